@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { Id, PageQuery, Timestamp } from './common.js';
+
+export const AdminOrganization = z
+  .object({
+    id: Id,
+    name: z.string(),
+    suspended: z.boolean(),
+    suspendedAt: Timestamp.nullable(),
+    createdAt: Timestamp,
+    usage: z.object({ members: z.number().int(), agents: z.number().int(), apiKeys: z.number().int() }),
+  })
+  .meta({ id: 'AdminOrganization' });
+
+export const AdminOrganizationsQuery = PageQuery.extend({
+  suspended: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
+});
+
+export const SuspendOrganizationBody = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
+
+/** Settings that apply to the whole installation, editable by instance administrators. */
+export const InstanceSettings = z
+  .strictObject({
+    signupEnabled: z
+      .boolean()
+      .nullable()
+      .describe('Overrides PARLEY_SIGNUP_ENABLED when set; null follows the configuration.'),
+    maxOrganizationsPerUser: z.number().int().min(1).max(1000),
+    maxAgentsPerOrganization: z.number().int().min(1).max(100_000),
+  })
+  .meta({ id: 'InstanceSettings' });
+export type InstanceSettings = z.infer<typeof InstanceSettings>;
+
+export const DEFAULT_INSTANCE_SETTINGS: InstanceSettings = {
+  signupEnabled: null,
+  maxOrganizationsPerUser: 20,
+  maxAgentsPerOrganization: 1000,
+};
+
+export const UpdateInstanceSettingsBody = InstanceSettings.partial();

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+/**
+ * Every error code the API returns, with its HTTP status and meaning. This table is the single source
+ * for the status mapping (apps/server) and for the error documentation (docs/errors.md is generated
+ * from it by a test that keeps the two in step).
+ */
+export const ERROR_CODES = {
+  invalid_request: {
+    status: 400,
+    description: 'The request is malformed; `details` lists each offending field.',
+  },
+  invalid_json: { status: 400, description: 'The body is not valid JSON.' },
+  unsupported_media_type: { status: 415, description: 'The body must be `application/json`.' },
+  payload_too_large: { status: 413, description: 'The body is larger than the limit.' },
+  unauthenticated: { status: 401, description: 'No valid session cookie or API key was presented.' },
+  invalid_credentials: {
+    status: 401,
+    description: 'Email or password is wrong (the answer does not say which).',
+  },
+  api_key_invalid: { status: 401, description: 'The API key is unknown, revoked or expired.' },
+  csrf_failed: {
+    status: 403,
+    description: 'A cookie-authenticated mutation lacked a matching `X-CSRF-Token` header.',
+  },
+  forbidden: { status: 403, description: "The caller's role or API-key scopes do not allow this action." },
+  organization_suspended: {
+    status: 403,
+    description: 'The organization is suspended by the instance administrator.',
+  },
+  signup_disabled: { status: 403, description: 'Sign-up is disabled on this instance.' },
+  not_found: { status: 404, description: 'No such route.' },
+  organization_not_found: { status: 404, description: 'No such organization (or you are not a member).' },
+  user_not_found: { status: 404, description: 'No such user.' },
+  member_not_found: { status: 404, description: 'No such member in this organization.' },
+  invitation_not_found: { status: 404, description: 'No such invitation, or it expired or was used.' },
+  api_key_not_found: { status: 404, description: 'No such API key in this organization.' },
+  credential_not_found: { status: 404, description: 'No such credential in this organization.' },
+  agent_not_found: { status: 404, description: 'No such agent in this organization.' },
+  agent_version_not_found: { status: 404, description: 'No such version of this agent.' },
+  setup_token_invalid: { status: 404, description: 'The setup link is unknown or was already used.' },
+  conflict: { status: 409, description: 'The request conflicts with the current state.' },
+  email_taken: { status: 409, description: 'A user with this email already exists.' },
+  already_member: { status: 409, description: 'The user is already a member of the organization.' },
+  idempotency_key_reused: {
+    status: 422,
+    description: 'The `Idempotency-Key` was used before with a different request.',
+  },
+  invalid_config: {
+    status: 422,
+    description: 'The agent configuration is invalid; `details` lists each field.',
+  },
+  last_owner: { status: 409, description: 'The organization must keep exactly one owner.' },
+  rate_limited: { status: 429, description: 'Too many requests; retry after the `Retry-After` seconds.' },
+  not_ready: { status: 503, description: 'The server is not ready (database unreachable or not migrated).' },
+  internal_error: {
+    status: 500,
+    description: 'An unexpected error; the request id identifies it in the logs.',
+  },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One offending field: where it is (a dotted path) and what is wrong with it. */
+export const FieldIssue = z.object({ path: z.string(), message: z.string() });
+export type FieldIssue = z.infer<typeof FieldIssue>;
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.unknown().optional(),
+      requestId: z.string(),
+    }),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** Turns zod issues into the `details` of an error body: one entry per offending field. */
+export function fieldIssues(error: z.ZodError, prefix: string[] = []): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    path: [...prefix, ...issue.path.map(String)].join('.') || '(root)',
+    message: issue.message,
+  }));
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { Email, Id, Name, Timestamp } from './common.js';
+import { Role } from './auth.js';
+
+export const Organization = z
+  .object({ id: Id, name: z.string(), suspended: z.boolean(), createdAt: Timestamp })
+  .meta({ id: 'Organization' });
+export type Organization = z.infer<typeof Organization>;
+
+export const CreateOrganizationBody = z.strictObject({ name: Name });
+export const UpdateOrganizationBody = z.strictObject({ name: Name });
+export const TransferOwnershipBody = z.strictObject({ userId: Id });
+
+export const Member = z
+  .object({ userId: Id, email: z.string(), name: z.string(), role: Role, joinedAt: Timestamp })
+  .meta({ id: 'Member' });
+export type Member = z.infer<typeof Member>;
+
+/** Owners are made by transfer, never by invitation or role change. */
+export const AssignableRole = z.enum(['admin', 'member', 'viewer']);
+export type AssignableRole = z.infer<typeof AssignableRole>;
+
+export const ChangeRoleBody = z.strictObject({ role: AssignableRole });
+
+export const CreateInvitationBody = z.strictObject({
+  email: Email,
+  role: AssignableRole,
+  expiresInHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(72),
+});
+export type CreateInvitationBody = z.infer<typeof CreateInvitationBody>;
+
+export const Invitation = z
+  .object({
+    id: Id,
+    email: z.string(),
+    role: Role,
+    expiresAt: Timestamp,
+    acceptedAt: Timestamp.nullable(),
+    createdAt: Timestamp,
+  })
+  .meta({ id: 'Invitation' });
+export type Invitation = z.infer<typeof Invitation>;
+
+export const CreatedInvitation = Invitation.extend({
+  token: z.string().describe('Shown once. The invitee accepts with it.'),
+  acceptUrl: z.string(),
+});
+
+export const AcceptInvitationBody = z.strictObject({ token: z.string().min(1).max(200) });

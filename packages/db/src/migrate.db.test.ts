@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase, type DatabaseHandle } from './connection.js';
+import { DirectoryLockedError } from './directory-lock.js';
+import { loadMigrations, migrate, migrationState } from './migrate.js';
+import { queryRows } from './query.js';
+import { sql } from 'drizzle-orm';
+import { createTestDatabase, createThrowawayPostgres, testDatabaseKind } from './testing.js';
+
+const handles: DatabaseHandle[] = [];
+afterEach(async () => {
+  await Promise.all(handles.splice(0).map((h) => h.close()));
+});
+
+describe('migrations', () => {
+  it('apply once, then report nothing pending and apply nothing', async () => {
+    const handle = await createTestDatabase({ migrate: false });
+    handles.push(handle);
+    const all = loadMigrations().map((m) => m.tag);
+    expect(await migrationState(handle.db)).toEqual({ applied: [], pending: all });
+    expect(await migrate(handle.db)).toEqual(all);
+    expect(await migrate(handle.db)).toEqual([]);
+    expect(await migrationState(handle.db)).toEqual({ applied: all, pending: [] });
+    const tables = await queryRows<{ name: string }>(
+      handle.db,
+      sql`select table_name as name from information_schema.tables where table_schema = 'public'`,
+    );
+    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['agents', 'credentials', 'audit_log']));
+  });
+
+  it.runIf(testDatabaseKind() === 'postgres')(
+    'two processes racing to migrate apply each migration once',
+    async () => {
+      const { url, drop } = await createThrowawayPostgres();
+      const a = await openDatabase({ url, maxConnections: 2 });
+      const b = await openDatabase({ url, maxConnections: 2 });
+      try {
+        const [doneA, doneB] = await Promise.all([migrate(a.db), migrate(b.db)]);
+        const all = loadMigrations().map((m) => m.tag);
+        // Exactly one of them did the work; the other found it done.
+        expect([...doneA, ...doneB].sort()).toEqual([...all].sort());
+        const rows = await queryRows<{ tag: string }>(a.db, sql`select tag from parley_migrations`);
+        expect(rows.map((r) => r.tag).sort()).toEqual([...all].sort());
+      } finally {
+        await a.close();
+        await b.close();
+        await drop();
+      }
+    },
+  );
+
+  it.runIf(testDatabaseKind() === 'pglite')(
+    'an embedded database directory serves one process at a time',
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'parley-db-'));
+      const dataDir = path.join(dir, 'db');
+      try {
+        const first = await openDatabase({ dataDir });
+        await migrate(first.db);
+        // Simulate another live process holding the lock: our parent's pid is alive and not ours.
+        const { writeFileSync } = await import('node:fs');
+        await first.close();
+        writeFileSync(`${dataDir}.lock`, String(process.ppid));
+        await expect(openDatabase({ dataDir })).rejects.toBeInstanceOf(DirectoryLockedError);
+        // A lock left behind by a dead process is taken over, and the data is still there.
+        writeFileSync(`${dataDir}.lock`, '2147483646');
+        const reopened = await openDatabase({ dataDir });
+        expect((await migrationState(reopened.db)).pending).toEqual([]);
+        await reopened.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});

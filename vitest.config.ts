@@ -1,0 +1,48 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests import workspace packages from their TypeScript sources (the `@parley/source` export condition),
+// so they need no build step.
+const resolve = { conditions: ['@parley/source'] };
+const dbFiles = [
+  'packages/*/src/**/*.db.test.ts',
+  'apps/*/src/**/*.db.test.ts',
+  'apps/*/test/**/*.db.test.ts',
+];
+
+export default defineConfig({
+  resolve,
+  test: {
+    projects: [
+      {
+        resolve,
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'tools/**/*.test.ts'],
+          exclude: [...dbFiles, '**/node_modules/**'],
+        },
+      },
+      {
+        resolve,
+        test: { name: 'db-pglite', include: dbFiles, env: { PARLEY_TEST_DB: 'pglite' }, testTimeout: 30_000 },
+      },
+      {
+        resolve,
+        test: {
+          name: 'db-postgres',
+          include: dbFiles,
+          env: { PARLEY_TEST_DB: 'postgres' },
+          testTimeout: 30_000,
+        },
+      },
+      {
+        resolve,
+        test: {
+          name: 'e2e',
+          include: ['apps/*/test/**/*.e2e.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
