@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // Tests import workspace packages from their TypeScript sources (the `@parley/source` export condition),
 // so they need no build step.
-const resolve = { conditions: ['@parley/source'] };
+const conditions = ['@parley/source', 'module', 'node', 'development|production'];
+const resolve = { conditions };
+const ssr = { resolve: { conditions, externalConditions: ['@parley/source'] } };
 const dbFiles = [
   'packages/*/src/**/*.db.test.ts',
   'apps/*/src/**/*.db.test.ts',
@@ -11,10 +13,12 @@ const dbFiles = [
 
 export default defineConfig({
   resolve,
+  ssr,
   test: {
     projects: [
       {
         resolve,
+        ssr,
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'tools/**/*.test.ts'],
@@ -23,10 +27,12 @@ export default defineConfig({
       },
       {
         resolve,
+        ssr,
         test: { name: 'db-pglite', include: dbFiles, env: { PARLEY_TEST_DB: 'pglite' }, testTimeout: 30_000 },
       },
       {
         resolve,
+        ssr,
         test: {
           name: 'db-postgres',
           include: dbFiles,
@@ -36,6 +42,7 @@ export default defineConfig({
       },
       {
         resolve,
+        ssr,
         test: {
           name: 'e2e',
           include: ['apps/*/test/**/*.e2e.test.ts'],

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import type { ServiceDeps } from '@parley/services';
+import { registerAuthentication } from './plugins/auth.js';
+import { errorBody, registerErrorHandling } from './plugins/errors.js';
+import { registerMetrics } from './plugins/metrics.js';
+import { operationsRoutes, type Readiness } from './routes/operations.js';
+import { HOME_PAGE, SETUP_PAGE } from './pages/setup-page.js';
+import { V1_ROUTES } from './routes/v1/index.js';
+import type { ApiEnv } from './types.js';
+
+export interface AppOptions {
+  deps: ServiceDeps;
+  version: string;
+  role: string;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  loginRateLimitPerMinute: number;
+  checkReady: () => Promise<Readiness>;
+  /** Shared rate-limit counters across processes; in memory when absent. */
+  redis?: Redis;
+  logger?: FastifyServerOptions['loggerInstance'];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Builds the HTTP application; `main.ts` listens with it, tests `inject()` into it. */
+export async function buildApp(options: AppOptions) {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: options.bodyLimitBytes,
+    trustProxy: options.trustProxy,
+    // A caller-supplied request id is kept (to correlate with their logs) if it looks like one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  registerErrorHandling(app);
+  const metrics = registerMetrics(app);
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    global: false,
+    ...(options.redis ? { redis: options.redis, nameSpace: 'parley-rate-limit:' } : {}),
+    errorResponseBuilder: (request, context) => ({
+      statusCode: 429,
+      ...errorBody(request, 'rate_limited', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
+    }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Parley API',
+        version: options.version,
+        description:
+          'Authenticate with a session cookie (dashboard) or `Authorization: Bearer <API key>`. ' +
+          'Pick the organization with the `Parley-Organization` header. Errors are `{"error": {code, message, details, requestId}}`.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: prly_…' },
+          session: { type: 'apiKey', in: 'cookie', name: 'parley_session' },
+        },
+      },
+      security: [{ apiKey: [] }, { session: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  operationsRoutes(app, { ...options, startedAt: new Date(), metrics });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/html').send(HOME_PAGE),
+  );
+  app.get('/setup', { schema: { hide: true } }, async (_request, reply) =>
+    reply
+      .type('text/html')
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .send(SETUP_PAGE),
+  );
+
+  const env: ApiEnv = {
+    deps: options.deps,
+    secureCookies: options.deps.publicUrl.startsWith('https://'),
+    loginRateLimitPerMinute: options.loginRateLimitPerMinute,
+  };
+  await app.register(
+    async (v1) => {
+      registerAuthentication(v1, options.deps);
+      for (const routes of V1_ROUTES) routes(v1.withTypeProvider<ZodTypeProvider>(), env);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,78 @@
+import { issueSetupLink } from '@parley/services';
+import { Redis } from 'ioredis';
+import { buildApp } from '../api/app.js';
+import { publicUrlOf, type Config } from '../config.js';
+import { createLogger } from '../logger.js';
+import { openRuntime, readiness } from '../runtime.js';
+import { VERSION } from '../version.js';
+
+/**
+ * Runs the server until SIGTERM/SIGINT, then stops accepting, lets in-flight requests finish, closes
+ * the database and exits 0.
+ */
+export async function serve(config: Config): Promise<void> {
+  const logger = createLogger(config.LOG_LEVEL);
+  const runtime = await openRuntime(config);
+  if (runtime.secret.source === 'generated') {
+    logger.warn(
+      { file: runtime.secret.file },
+      'generated a new PARLEY_SECRET_KEY and stored it with mode 0600; back it up',
+    );
+  }
+  const redis = config.REDIS_URL
+    ? new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 })
+    : undefined;
+  if (redis) await redis.connect();
+  const app = await buildApp({
+    deps: runtime.deps,
+    version: VERSION,
+    role: config.PARLEY_ROLE,
+    bodyLimitBytes: config.PARLEY_BODY_LIMIT_BYTES,
+    trustProxy: config.PARLEY_TRUST_PROXY,
+    loginRateLimitPerMinute: config.PARLEY_LOGIN_RATE_LIMIT,
+    checkReady: () => readiness(runtime.database),
+    logger,
+    ...(redis ? { redis } : {}),
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    try {
+      await app.close();
+      await redis?.quit();
+      await runtime.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'unclean shutdown');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  await app.listen({ port: config.PARLEY_PORT, host: config.PARLEY_HOST });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PARLEY_PORT;
+  // With port 0 the real port is known only now.
+  runtime.deps.publicUrl = publicUrlOf(config, port);
+  logger.info(
+    {
+      url: runtime.deps.publicUrl,
+      role: config.PARLEY_ROLE,
+      database: runtime.database.kind,
+      version: VERSION,
+    },
+    `Parley is listening on ${runtime.deps.publicUrl} (API docs: ${runtime.deps.publicUrl}/api/docs)`,
+  );
+  const setupLink = await issueSetupLink(runtime.deps);
+  if (setupLink) {
+    // The link is a one-time credential: it goes to the terminal that started Parley, not the JSON log.
+    process.stdout.write(
+      `\n  Parley has no owner yet. Open this one-time link to create the owner account:\n\n    ${setupLink}\n\n`,
+    );
+  }
+}

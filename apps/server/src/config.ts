@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+/**
+ * Every setting Parley reads from the environment, with its default. Parsed once at start-up; a bad
+ * value stops the process with a message naming the variable. Nothing else reads process.env.
+ */
+export const ConfigSchema = z.object({
+  PARLEY_HOST: z.string().min(1).default('127.0.0.1').describe('Interface to listen on.'),
+  PARLEY_PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('Port to listen on.'),
+  PARLEY_ROLE: z.enum(['all', 'api', 'runtime']).default('all').describe('Which parts this process serves.'),
+  PARLEY_PUBLIC_URL: z
+    .url({ message: 'must be a URL such as https://parley.example.com' })
+    .optional()
+    .describe('How users and carriers reach this instance; defaults to http://HOST:PORT.'),
+  PARLEY_DATA_DIR: z
+    .string()
+    .min(1)
+    .default('.parley')
+    .describe('Where the embedded database and secret live.'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional()
+    .describe('PostgreSQL connection string; the embedded PGlite is used when unset.'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10).describe('PostgreSQL pool size.'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional()
+    .describe('Redis for shared rate limits (and, later, events and call commands) across processes.'),
+  PARLEY_SECRET_KEY: z
+    .string()
+    .min(32, 'must be at least 32 characters (try: openssl rand -base64 48)')
+    .optional()
+    .describe(
+      'Protects sessions and encrypts tenant secrets. Generated into PARLEY_DATA_DIR/secret on the embedded default.',
+    ),
+  PARLEY_PREVIOUS_SECRET_KEYS: list
+    .default([])
+    .describe('Comma-separated former secret keys, still accepted for decryption during a rotation.'),
+  PARLEY_SIGNUP_ENABLED: bool
+    .default(true)
+    .describe('Whether anyone may sign up (an instance setting can override).'),
+  PARLEY_SESSION_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90)
+    .default(24 * 14)
+    .describe('Session lifetime.'),
+  PARLEY_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(1024 * 1024)
+    .describe('Largest accepted request body.'),
+  PARLEY_TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* headers (behind a load balancer).'),
+  PARLEY_LOGIN_RATE_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(10)
+    .describe('Login attempts per IP per minute.'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('Log level.'),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment (already merged with any .env) into a Config, or throws naming each bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const picked = Object.fromEntries(
+    Object.keys(ConfigSchema.shape)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => [k, env[k]]),
+  );
+  const result = ConfigSchema.safeParse(picked);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return result.data;
+}
+
+export const SECRET_SETTINGS: ReadonlySet<keyof Config> = new Set([
+  'PARLEY_SECRET_KEY',
+  'PARLEY_PREVIOUS_SECRET_KEYS',
+]);
+
+export function publicUrlOf(config: Config, port = config.PARLEY_PORT): string {
+  if (config.PARLEY_PUBLIC_URL) return config.PARLEY_PUBLIC_URL.replace(/\/$/, '');
+  const host =
+    config.PARLEY_HOST === '0.0.0.0' || config.PARLEY_HOST === '::' ? 'localhost' : config.PARLEY_HOST;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}

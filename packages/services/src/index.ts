@@ -1,0 +1,13 @@
+export * from './errors.js';
+export * from './context.js';
+export * from './permissions.js';
+export { SecretBox, hashToken, randomToken } from './secret-box.js';
+export { readInstanceSettings } from './instance-settings.js';
+export { signup, type SignedIn } from './auth/signup.js';
+export { login } from './auth/login.js';
+export { getMe } from './auth/me.js';
+export { completeSetup, issueSetupLink, needsSetup } from './auth/setup.js';
+export { authenticateSession, endSession, type AuthenticatedSession } from './auth/sessions.js';
+export { enterOrganization } from './organizations/context.js';
+export * from './api-keys/api-keys.js';
+export { createUserAsOperator, operatorOrgContext, setInstanceAdmin } from './admin/system.js';

@@ -1,0 +1,67 @@
+import type { ApiKeyScope, Role } from '@parley/contracts';
+
+/** Everything a verb can require. Reads end in `:read`; everything else mutates. */
+export const PERMISSIONS = [
+  'organization:read',
+  'organization:update',
+  'organization:delete',
+  'organization:transfer',
+  'members:read',
+  'members:write',
+  'api_keys:read',
+  'api_keys:write',
+  'credentials:read',
+  'credentials:write',
+  'agents:read',
+  'agents:write',
+  'calls:read',
+  'calls:write',
+  'audit_log:read',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const isReadPermission = (p: Permission) => p.endsWith(':read');
+
+const VIEWER: Permission[] = [
+  'organization:read',
+  'members:read',
+  'credentials:read',
+  'agents:read',
+  'calls:read',
+];
+const MEMBER: Permission[] = [...VIEWER, 'agents:write', 'calls:write'];
+const ADMIN: Permission[] = [
+  ...MEMBER,
+  'organization:update',
+  'members:write',
+  'api_keys:read',
+  'api_keys:write',
+  'credentials:write',
+  'audit_log:read',
+];
+const OWNER: Permission[] = [...ADMIN, 'organization:delete', 'organization:transfer'];
+
+/** The permission matrix (docs/permissions.md shows it as a table; a test keeps the two equal). */
+export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
+  owner: new Set(OWNER),
+  admin: new Set(ADMIN),
+  member: new Set(MEMBER),
+  viewer: new Set(VIEWER),
+};
+
+/** What each API-key scope grants. Every key may read its organization; none may delete or transfer it. */
+export const SCOPE_PERMISSIONS: Record<ApiKeyScope, Permission[]> = {
+  'agents:read': ['agents:read'],
+  'agents:write': ['agents:read', 'agents:write'],
+  'calls:read': ['calls:read'],
+  'calls:write': ['calls:read', 'calls:write'],
+  'credentials:read': ['credentials:read'],
+  'credentials:write': ['credentials:read', 'credentials:write'],
+  'members:read': ['members:read'],
+  'audit_log:read': ['audit_log:read'],
+  admin: ADMIN,
+};
+
+export function permissionsOfScopes(scopes: readonly ApiKeyScope[]): Set<Permission> {
+  return new Set<Permission>(['organization:read', ...scopes.flatMap((s) => SCOPE_PERMISSIONS[s])]);
+}
