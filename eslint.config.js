@@ -15,7 +15,14 @@ export default tseslint.config(
   },
   {
     // The CLI talks to a terminal; everything else logs through pino.
-    files: ['apps/server/src/cli/**', 'apps/server/src/main.ts', 'tools/**', '**/scripts/**', '**/*.test.ts', 'apps/server/test/**'],
+    files: [
+      'apps/server/src/cli/**',
+      'apps/server/src/main.ts',
+      'tools/**',
+      '**/scripts/**',
+      '**/*.test.ts',
+      'apps/server/test/**',
+    ],
     rules: { 'no-console': 'off' },
   },
   {

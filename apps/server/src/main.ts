@@ -5,6 +5,7 @@ import { parseOptions, UsageError } from './cli/args.js';
 import {
   adminCommand,
   apiKeyCreateCommand,
+  credentialsRotateCommand,
   doctorCommand,
   migrateCommand,
   userCreateCommand,
@@ -21,6 +22,7 @@ Usage:
                                                                create a user (password from PARLEY_USER_PASSWORD)
   parley api-key create --organization ID [--name N] [--scopes a,b]   create an API key
   parley admin grant|revoke <email>                            make or unmake an instance administrator
+  parley credentials rotate                                    re-encrypt credentials with PARLEY_SECRET_KEY
   parley doctor                                                check configuration and database
 
 Configuration comes from the environment and an optional .env file (see the README).`;
@@ -66,6 +68,9 @@ async function run(argv: string[]): Promise<number> {
       if (sub !== 'create') throw new UsageError('usage: parley api-key create --organization ID ...');
       await apiKeyCreateCommand(config, args);
       return 0;
+    case 'credentials':
+      if (sub !== 'rotate' || args.length > 0) throw new UsageError('usage: parley credentials rotate');
+      return credentialsRotateCommand(config);
     case 'admin':
       await adminCommand(config, rest);
       return 0;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, Name, Timestamp } from './common.js';
+import { Id, Name, PageQuery, Timestamp } from './common.js';
 
 const secret = (label: string) =>
   z
@@ -86,6 +86,9 @@ export const UpdateCredentialBody = z
   })
   .refine((b) => b.name !== undefined || b.values !== undefined, 'give `name`, `values` or both');
 export type UpdateCredentialBody = z.infer<typeof UpdateCredentialBody>;
+
+export const CredentialsQuery = PageQuery.extend({ provider: CredentialProvider.optional() });
+export type CredentialsQuery = z.infer<typeof CredentialsQuery>;
 
 export const Credential = z
   .object({

@@ -50,7 +50,19 @@ export const ERROR_CODES = {
     status: 422,
     description: 'The agent configuration is invalid; `details` lists each field.',
   },
+  credential_in_use: {
+    status: 409,
+    description: 'Agents use this credential (draft or published); `details.agentIds` lists them.',
+  },
+  agent_limit_reached: {
+    status: 403,
+    description: 'The organization has as many agents as this instance allows (`maxAgentsPerOrganization`).',
+  },
   last_owner: { status: 409, description: 'The organization must keep exactly one owner.' },
+  organization_limit_reached: {
+    status: 403,
+    description: 'You already own as many organizations as this instance allows (`maxOrganizationsPerUser`).',
+  },
   rate_limited: { status: 429, description: 'Too many requests; retry after the `Retry-After` seconds.' },
   not_ready: { status: 503, description: 'The server is not ready (database unreachable or not migrated).' },
   internal_error: {

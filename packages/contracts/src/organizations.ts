@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Email, Id, Name, Timestamp } from './common.js';
-import { Role } from './auth.js';
+import { MyOrganization, Role } from './auth.js';
 
 export const Organization = z
   .object({ id: Id, name: z.string(), suspended: z.boolean(), createdAt: Timestamp })
@@ -21,6 +21,13 @@ export const AssignableRole = z.enum(['admin', 'member', 'viewer']);
 export type AssignableRole = z.infer<typeof AssignableRole>;
 
 export const ChangeRoleBody = z.strictObject({ role: AssignableRole });
+export const MemberParams = z.strictObject({ userId: Id });
+
+/** The two memberships a transfer changes: the new owner and the previous one (now an admin). */
+export const OwnershipTransfer = z
+  .object({ owner: Member, previousOwner: Member })
+  .meta({ id: 'OwnershipTransfer' });
+export type OwnershipTransfer = z.infer<typeof OwnershipTransfer>;
 
 export const CreateInvitationBody = z.strictObject({
   email: Email,
@@ -50,5 +57,12 @@ export const CreatedInvitation = Invitation.extend({
   token: z.string().describe('Shown once. The invitee accepts with it.'),
   acceptUrl: z.string(),
 });
+export type CreatedInvitation = z.infer<typeof CreatedInvitation>;
 
-export const AcceptInvitationBody = z.strictObject({ token: z.string().min(1).max(200) });
+export const AcceptInvitationBody = z.strictObject({
+  token: z.string().min(1, 'must not be empty').max(200),
+});
+
+/** The organization an accepted invitation joined, with the role it gave; use its id as `Parley-Organization`. */
+export const JoinedOrganization = MyOrganization.meta({ id: 'JoinedOrganization' });
+export type JoinedOrganization = z.infer<typeof JoinedOrganization>;

@@ -11,3 +11,36 @@ export { authenticateSession, endSession, type AuthenticatedSession } from './au
 export { enterOrganization } from './organizations/context.js';
 export * from './api-keys/api-keys.js';
 export { createUserAsOperator, operatorOrgContext, setInstanceAdmin } from './admin/system.js';
+export { createOrganization } from './organizations/create.js';
+export { deleteOrganization, getOrganization, renameOrganization } from './organizations/manage.js';
+export { transferOwnership } from './organizations/transfer.js';
+export { changeMemberRole, listMembers, removeMember } from './organizations/members.js';
+export { createInvitation, listInvitations, revokeInvitation } from './organizations/invitations.js';
+export { acceptInvitation } from './organizations/accept-invitation.js';
+export {
+  listOrganizationsAsAdmin,
+  reactivateOrganization,
+  suspendOrganization,
+} from './admin/organizations.js';
+export { getInstanceSettings, updateInstanceSettings } from './admin/settings.js';
+export { listAuditLog } from './audit-log/audit-log.js';
+export * from './idempotency.js';
+export { createCredential } from './credentials/create-credential.js';
+export { listCredentials } from './credentials/list-credentials.js';
+export { getCredential } from './credentials/get-credential.js';
+export { updateCredential } from './credentials/update-credential.js';
+export { deleteCredential } from './credentials/delete-credential.js';
+export { resolveCredentialSecret } from './credentials/resolve-credential-secret.js';
+export {
+  rotateCredentialEncryption,
+  type RotationResult,
+} from './credentials/rotate-credential-encryption.js';
+export { createAgent } from './agents/create-agent.js';
+export { listAgents } from './agents/list-agents.js';
+export { getAgent } from './agents/get-agent.js';
+export { updateAgent } from './agents/update-agent.js';
+export { deleteAgent } from './agents/delete-agent.js';
+export { publishAgent, type Published } from './agents/publish-agent.js';
+export { listAgentVersions } from './agents/list-agent-versions.js';
+export { getAgentVersion } from './agents/get-agent-version.js';
+export { restoreAgentVersion } from './agents/restore-agent-version.js';

@@ -1,5 +1,5 @@
 import { DEFAULT_INSTANCE_SETTINGS, InstanceSettings } from '@parley/contracts';
-import { eq, instanceSettings, type Executor } from '@parley/db';
+import { eq, instanceSettings, sql, type Executor } from '@parley/db';
 
 const SETTINGS_KEY = 'settings';
 
@@ -18,6 +18,24 @@ export async function writeInstanceSettings(db: Executor, settings: InstanceSett
     .insert(instanceSettings)
     .values({ key: SETTINGS_KEY, value: settings })
     .onConflictDoUpdate({ target: instanceSettings.key, set: { value: settings, updatedAt: new Date() } });
+}
+
+/**
+ * Applies a partial update in one statement (jsonb `||` merges over what is stored), so two
+ * administrators changing different settings at once do not undo each other.
+ */
+export async function mergeInstanceSettings(
+  db: Executor,
+  patch: Partial<InstanceSettings>,
+  now: Date,
+): Promise<void> {
+  await db
+    .insert(instanceSettings)
+    .values({ key: SETTINGS_KEY, value: patch, updatedAt: now })
+    .onConflictDoUpdate({
+      target: instanceSettings.key,
+      set: { value: sql`${instanceSettings.value} || excluded.value`, updatedAt: now },
+    });
 }
 
 export async function isSignupEnabled(db: Executor, configured: boolean): Promise<boolean> {

@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import type { ServiceDeps } from '@parley/services';
 import { registerAuthentication } from './plugins/auth.js';
 import { errorBody, registerErrorHandling } from './plugins/errors.js';
+import { registerIdempotency } from './plugins/idempotency.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { operationsRoutes, type Readiness } from './routes/operations.js';
 import { HOME_PAGE, SETUP_PAGE } from './pages/setup-page.js';
@@ -31,6 +32,8 @@ export interface AppOptions {
   checkReady: () => Promise<Readiness>;
   /** Shared rate-limit counters across processes; in memory when absent. */
   redis?: Redis;
+  /** Key prefix for the shared rate-limit counters. */
+  rateLimitNamespace?: string;
   logger?: FastifyServerOptions['loggerInstance'];
 }
 
@@ -42,6 +45,8 @@ export async function buildApp(options: AppOptions) {
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustProxy,
+    // On shutdown, idle keep-alive sockets are closed at once; busy ones finish their request first.
+    forceCloseConnections: 'idle',
     // A caller-supplied request id is kept (to correlate with their logs) if it looks like one.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -50,10 +55,21 @@ export async function buildApp(options: AppOptions) {
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<ZodTypeProvider>();
 
+  // The API speaks JSON only; any other body is a 415 rather than a string that fails validation.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // A keep-alive socket that was busy when shutdown began would otherwise hold close() open forever:
+  // answers sent while closing tell the client to hang up.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
 
   registerErrorHandling(app);
@@ -61,7 +77,9 @@ export async function buildApp(options: AppOptions) {
   await app.register(cookie);
   await app.register(rateLimit, {
     global: false,
-    ...(options.redis ? { redis: options.redis, nameSpace: 'parley-rate-limit:' } : {}),
+    ...(options.redis
+      ? { redis: options.redis, nameSpace: options.rateLimitNamespace ?? 'parley-rate-limit:' }
+      : {}),
     errorResponseBuilder: (request, context) => ({
       statusCode: 429,
       ...errorBody(request, 'rate_limited', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
@@ -111,6 +129,7 @@ export async function buildApp(options: AppOptions) {
   await app.register(
     async (v1) => {
       registerAuthentication(v1, options.deps);
+      registerIdempotency(v1, options.deps);
       for (const routes of V1_ROUTES) routes(v1.withTypeProvider<ZodTypeProvider>(), env);
     },
     { prefix: '/api/v1' },

@@ -4,6 +4,7 @@ import {
   createApiKey,
   createUserAsOperator,
   operatorOrgContext,
+  rotateCredentialEncryption,
   setInstanceAdmin,
   type ServiceContext,
 } from '@parley/services';
@@ -93,6 +94,32 @@ export async function adminCommand(config: Config, args: string[]): Promise<void
   await withRuntime(config, async (runtime) => {
     const user = await setInstanceAdmin(operator(runtime), email, verb === 'grant');
     console.log(`${user.email} is ${user.isInstanceAdmin ? 'now' : 'no longer'} an instance administrator.`);
+  });
+}
+
+/**
+ * `parley credentials rotate`: after PARLEY_SECRET_KEY changed (the old one moved to
+ * PARLEY_PREVIOUS_SECRET_KEYS), re-encrypts every stored credential with the new key. Exits 1 when some
+ * could not be decrypted, naming them by id only.
+ */
+export async function credentialsRotateCommand(config: Config): Promise<number> {
+  return withRuntime(config, async (runtime) => {
+    const result = await rotateCredentialEncryption(operator(runtime));
+    console.log(
+      `Re-encrypted ${result.resealed} credential(s) with the current PARLEY_SECRET_KEY (key id ${result.keyId}).`,
+    );
+    if (result.failed.length === 0) {
+      console.log('Every credential now uses the current key; PARLEY_PREVIOUS_SECRET_KEYS can be emptied.');
+      return 0;
+    }
+    console.error(
+      `${result.failed.length} credential(s) were sealed with a key that is not configured; add that secret to ` +
+        'PARLEY_PREVIOUS_SECRET_KEYS and run this again:',
+    );
+    for (const f of result.failed) {
+      console.error(`  ${f.id} (organization ${f.organizationId}, key id ${f.keyId})`);
+    }
+    return 1;
   });
 }
 

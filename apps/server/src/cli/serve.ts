@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { issueSetupLink } from '@parley/services';
 import { Redis } from 'ioredis';
 import { buildApp } from '../api/app.js';
@@ -5,6 +6,8 @@ import { publicUrlOf, type Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { openRuntime, readiness } from '../runtime.js';
 import { VERSION } from '../version.js';
+
+const SHUTDOWN_GRACE_MS = 25_000;
 
 /**
  * Runs the server until SIGTERM/SIGINT, then stops accepting, lets in-flight requests finish, closes
@@ -40,6 +43,8 @@ export async function serve(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    // A request that outlives the grace period is cut off rather than holding the process forever.
+    setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
     try {
       await app.close();
       await redis?.quit();
@@ -59,6 +64,15 @@ export async function serve(config: Config): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.PARLEY_PORT;
   // With port 0 the real port is known only now.
   runtime.deps.publicUrl = publicUrlOf(config, port);
+  const setupLink = await issueSetupLink(runtime.deps);
+  if (setupLink) {
+    // The link is a one-time credential: it goes to the terminal that started Parley, not the JSON log.
+    // Written synchronously so it lands before the "listening" log line that tools wait for.
+    writeSync(
+      1,
+      `\n  Parley has no owner yet. Open this one-time link to create the owner account:\n\n    ${setupLink}\n\n`,
+    );
+  }
   logger.info(
     {
       url: runtime.deps.publicUrl,
@@ -68,11 +82,4 @@ export async function serve(config: Config): Promise<void> {
     },
     `Parley is listening on ${runtime.deps.publicUrl} (API docs: ${runtime.deps.publicUrl}/api/docs)`,
   );
-  const setupLink = await issueSetupLink(runtime.deps);
-  if (setupLink) {
-    // The link is a one-time credential: it goes to the terminal that started Parley, not the JSON log.
-    process.stdout.write(
-      `\n  Parley has no owner yet. Open this one-time link to create the owner account:\n\n    ${setupLink}\n\n`,
-    );
-  }
 }

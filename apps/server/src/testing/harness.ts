@@ -5,6 +5,7 @@ import type { DatabaseHandle } from '@parley/db';
 import { issueSetupLink, SecretBox, type ServiceDeps } from '@parley/services';
 import { buildApp, type App } from '../api/app.js';
 import { readiness } from '../runtime.js';
+import type { Redis } from 'ioredis';
 
 export interface Response<T = any> {
   status: number;
@@ -92,9 +93,14 @@ function sessionOf(response: Response, app: App): Client {
   return new Client(app, { cookie: String(setCookie).split(';')[0], csrfToken: response.body.csrfToken });
 }
 
-export async function createHarness(
-  options: { loginRateLimitPerMinute?: number; signupEnabled?: boolean } = {},
-): Promise<Harness> {
+export interface HarnessOptions {
+  loginRateLimitPerMinute?: number;
+  signupEnabled?: boolean;
+  redis?: Redis;
+  rateLimitNamespace?: string;
+}
+
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const database = await createTestDatabase();
   const deps: ServiceDeps = {
     db: database.db,
@@ -111,6 +117,7 @@ export async function createHarness(
     trustProxy: false,
     loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 1000,
     checkReady: () => readiness(database),
+    ...(options.redis ? { redis: options.redis, rateLimitNamespace: options.rateLimitNamespace } : {}),
   });
   const anonymous = new Client(app, {});
   const link = await issueSetupLink(deps);

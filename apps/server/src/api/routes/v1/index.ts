@@ -1,6 +1,23 @@
 import type { RouteModule } from '../../types.js';
 import { apiKeyRoutes } from './api-keys.js';
 import { authRoutes } from './auth.js';
+import { organizationRoutes } from './organizations.js';
+import { memberRoutes } from './members.js';
+import { invitationRoutes } from './invitations.js';
+import { adminRoutes } from './admin.js';
+import { auditLogRoutes } from './audit-log.js';
+import { credentialRoutes } from './credentials.js';
+import { agentRoutes } from './agents.js';
 
 /** Every /api/v1 resource; a new resource adds its module here. */
-export const V1_ROUTES: RouteModule[] = [authRoutes, apiKeyRoutes];
+export const V1_ROUTES: RouteModule[] = [
+  authRoutes,
+  apiKeyRoutes,
+  organizationRoutes,
+  memberRoutes,
+  invitationRoutes,
+  adminRoutes,
+  auditLogRoutes,
+  credentialRoutes,
+  agentRoutes,
+];

@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { sql } from '@parley/db';
+import { createHarness, type Harness } from '../testing/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(() => h.close());
+
+describe('operations endpoints', () => {
+  it('healthz is alive and readyz reports a migrated database as ready', async () => {
+    expect((await h.anonymous.get('/healthz')).body).toEqual({ status: 'ok' });
+    expect(await h.anonymous.get('/readyz')).toMatchObject({ status: 200, body: { status: 'ready' } });
+  });
+
+  it('readyz says why it is not ready when a migration is missing', async () => {
+    await h.database.db.execute(sql`delete from parley_migrations`);
+    try {
+      const response = await h.anonymous.get('/readyz');
+      expect(response.status).toBe(503);
+      expect(response.body.reason).toMatch(/migrations pending: 0000_init/);
+    } finally {
+      await h.database.db.execute(
+        sql`insert into parley_migrations (tag, hash) values ('0000_init', 'restored')`,
+      );
+    }
+  });
+
+  it('info gives version, role and uptime', async () => {
+    const info = await h.anonymous.get('/api/v1/info');
+    expect(info.body).toMatchObject({ name: 'parley', version: 'test', role: 'all' });
+    expect(info.body.uptimeSeconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it('metrics are Prometheus text with request counts by route pattern', async () => {
+    await h.anonymous.get('/healthz');
+    const metrics = await h.anonymous.get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(String(metrics.headers['content-type'])).toMatch(/text\/plain/);
+    expect(metrics.body).toMatch(
+      /parley_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/,
+    );
+    expect(metrics.body).toMatch(/parley_process_cpu_user_seconds_total/);
+  });
+
+  it('serves an OpenAPI 3.1 document describing the API, and the docs page', async () => {
+    const spec = await h.anonymous.get('/api/openapi.json');
+    expect(spec.status).toBe(200);
+    expect(spec.body.openapi).toBe('3.1.0');
+    expect(Object.keys(spec.body.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/auth/login', '/api/v1/api-keys', '/api/v1/me']),
+    );
+    const createKey = spec.body.paths['/api/v1/api-keys'].post;
+    expect(JSON.stringify(createKey.requestBody)).toContain('agents:write');
+    const docs = await h.anonymous.get('/api/docs/');
+    expect(docs.status).toBe(200);
+    expect(String(docs.headers['content-type'])).toMatch(/text\/html/);
+  });
+});
+
+describe('API hygiene', () => {
+  it('every response carries a request id, and a sane caller-given one is kept', async () => {
+    const generated = await h.anonymous.get('/healthz');
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const given = await h.anonymous.get('/healthz', { 'x-request-id': 'trace-abc.123' });
+    expect(given.headers['x-request-id']).toBe('trace-abc.123');
+    const error = await h.anonymous.get('/api/v1/me', { 'x-request-id': 'trace-err' });
+    expect(error.body.error.requestId).toBe('trace-err');
+  });
+
+  it('malformed JSON is a 400 invalid_json, never a 500', async () => {
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email": "a@b.c", "password": ',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body).error.code).toBe('invalid_json');
+  });
+
+  it('a body over the limit is a 413 payload_too_large', async () => {
+    const response = await h.anonymous.post('/api/v1/auth/login', {
+      email: 'a@b.c',
+      password: 'x'.repeat(100 * 1024),
+    });
+    expect(response.status).toBe(413);
+    expect(response.body.error.code).toBe('payload_too_large');
+  });
+
+  it('a non-JSON content type is a 415', async () => {
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'hello',
+    });
+    expect(response.statusCode).toBe(415);
+    expect(JSON.parse(response.body).error.code).toBe('unsupported_media_type');
+  });
+
+  it('unknown fields and bad values are rejected with every offending field named', async () => {
+    const response = await h.anonymous.post('/api/v1/auth/signup', {
+      email: 'not-an-email',
+      password: 'short',
+      name: 'Eve',
+      organizationName: 'Eve Org',
+      isInstanceAdmin: true,
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('invalid_request');
+    const paths = response.body.error.details.map((d: { path: string }) => d.path);
+    expect(paths).toEqual(expect.arrayContaining(['body.email', 'body.password', 'body']));
+    expect(JSON.stringify(response.body.error.details)).toContain('isInstanceAdmin');
+  });
+
+  it('an unknown route is a 404 in the error format', async () => {
+    const response = await h.anonymous.get('/api/v1/nothing-here');
+    expect(response.status).toBe(404);
+    expect(response.body.error).toMatchObject({ code: 'not_found' });
+  });
+
+  it('a malformed bearer token is 401 api_key_invalid, not anonymous', async () => {
+    const response = await h.anonymous.get('/api/v1/api-keys', { authorization: 'Bearer prly_nope' });
+    expect(response.status).toBe(401);
+    expect(response.body.error.code).toBe('api_key_invalid');
+  });
+});
+
+describe('login rate limit shared through Redis', () => {
+  it('counts attempts across two server processes', async () => {
+    const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    // A fresh namespace: counts from earlier runs on this Redis do not leak in.
+    const rateLimitNamespace = `parley-test-${randomUUID()}:`;
+    const a = await createHarness({ loginRateLimitPerMinute: 2, redis, rateLimitNamespace });
+    const b = await createHarness({ loginRateLimitPerMinute: 2, redis, rateLimitNamespace });
+    try {
+      const ip = `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.7`;
+      const attempt = (harness: Harness) =>
+        harness.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          remoteAddress: ip,
+          payload: { email: 'x@example.test', password: 'wrong password' },
+        });
+      expect((await attempt(a)).statusCode).toBe(401);
+      expect((await attempt(b)).statusCode).toBe(401);
+      // The third attempt, on the first process, sees the second process's count.
+      expect((await attempt(a)).statusCode).toBe(429);
+    } finally {
+      await a.close();
+      await b.close();
+      await redis.quit();
+    }
+  });
+});

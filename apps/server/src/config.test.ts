@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig, publicUrlOf } from './config.js';
+
+describe('configuration', () => {
+  it('has working defaults for the embedded quick start', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      PARLEY_PORT: 3000,
+      PARLEY_HOST: '127.0.0.1',
+      PARLEY_ROLE: 'all',
+      PARLEY_DATA_DIR: '.parley',
+    });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(publicUrlOf(config)).toBe('http://127.0.0.1:3000');
+  });
+
+  it('names every bad variable', () => {
+    try {
+      parseConfig({
+        PARLEY_PORT: '99999',
+        PARLEY_ROLE: 'worker',
+        PARLEY_SECRET_KEY: 'short',
+        PARLEY_SIGNUP_ENABLED: 'maybe',
+      });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join('\n');
+      for (const name of ['PARLEY_PORT', 'PARLEY_ROLE', 'PARLEY_SECRET_KEY', 'PARLEY_SIGNUP_ENABLED'])
+        expect(problems).toContain(name);
+      // The bad secret itself is never echoed.
+      expect(problems).not.toContain('short:');
+    }
+  });
+
+  it('reads lists and booleans, and treats empty values as unset', () => {
+    const config = parseConfig({
+      PARLEY_PREVIOUS_SECRET_KEYS: 'a, b,,c',
+      PARLEY_SIGNUP_ENABLED: 'false',
+      PARLEY_PORT: '',
+    });
+    expect(config.PARLEY_PREVIOUS_SECRET_KEYS).toEqual(['a', 'b', 'c']);
+    expect(config.PARLEY_SIGNUP_ENABLED).toBe(false);
+    expect(config.PARLEY_PORT).toBe(3000);
+  });
+
+  it('prefers the public URL and maps wildcard hosts to localhost', () => {
+    expect(publicUrlOf(parseConfig({ PARLEY_PUBLIC_URL: 'https://voice.example.com/' }))).toBe(
+      'https://voice.example.com',
+    );
+    expect(publicUrlOf(parseConfig({ PARLEY_HOST: '0.0.0.0' }), 8080)).toBe('http://localhost:8080');
+  });
+});

@@ -1,0 +1,76 @@
+import { AgentConfig, Id, fieldIssues, type FieldIssue } from '@parley/contracts';
+import { and, credentials, eq, inArray, type Executor } from '@parley/db';
+import { ServiceError } from '../errors.js';
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+interface CredentialRef {
+  path: string;
+  id: string;
+}
+
+/** The credential ids a config names, read from the raw input so they are checked even when other fields are bad. */
+function credentialRefs(config: unknown): CredentialRef[] {
+  const refs: CredentialRef[] = [];
+  const take = (section: unknown, path: string[]) => {
+    if (!isObject(section)) return;
+    const id = section.credentialId;
+    if (typeof id === 'string' && Id.safeParse(id).success) {
+      refs.push({ path: [...path, 'credentialId'].join('.'), id });
+    }
+  };
+  if (!isObject(config)) return refs;
+  take(config.stt, ['stt']);
+  take(config.llm, ['llm']);
+  take(config.tts, ['tts']);
+  const fallbacks = isObject(config.llm) ? config.llm.fallbacks : undefined;
+  if (Array.isArray(fallbacks)) fallbacks.forEach((f, i) => take(f, ['llm', 'fallbacks', String(i)]));
+  return refs;
+}
+
+async function credentialIssues(
+  db: Executor,
+  organizationId: string,
+  config: unknown,
+): Promise<FieldIssue[]> {
+  const refs = credentialRefs(config);
+  if (refs.length === 0) return [];
+  // FOR SHARE: a credential cannot be deleted while an agent that starts using it is being saved.
+  const found = await db
+    .select({ id: credentials.id })
+    .from(credentials)
+    .where(
+      and(
+        eq(credentials.organizationId, organizationId),
+        inArray(credentials.id, [...new Set(refs.map((r) => r.id))]),
+      ),
+    )
+    .for('share');
+  const known = new Set(found.map((r) => r.id));
+  return refs
+    .filter((r) => !known.has(r.id))
+    .map((r) => ({ path: r.path, message: 'no such credential in this organization' }));
+}
+
+/**
+ * Validates a whole agent configuration: the schema (with defaults filled in) and what only the
+ * database knows, that every referenced credential belongs to the organization. Every offending field
+ * is listed in one 422 `invalid_config`, with paths relative to the config (`llm.credentialId`).
+ */
+export async function validateAgentConfig(
+  db: Executor,
+  organizationId: string,
+  input: unknown,
+): Promise<AgentConfig> {
+  const parsed = AgentConfig.safeParse(input);
+  const issues = [
+    ...(parsed.success ? [] : fieldIssues(parsed.error)),
+    ...(await credentialIssues(db, organizationId, input)),
+  ];
+  if (!parsed.success || issues.length > 0) {
+    const summary = issues.map((d) => `${d.path}: ${d.message}`).join('; ');
+    throw new ServiceError('invalid_config', `Invalid agent configuration: ${summary}`, issues);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,30 @@
+import { credentials, eq } from '@parley/db';
+import { audit } from '../audit.js';
+import { authorize, type OrgContext } from '../context.js';
+import { ServiceError } from '../errors.js';
+import { agentsUsingCredential } from './credential-users.js';
+import { findCredential } from './credential-row.js';
+
+/** Deletes a credential for good, unless an agent's draft or published version still uses it. */
+export async function deleteCredential(ctx: OrgContext, id: string): Promise<void> {
+  authorize(ctx, 'credentials:write');
+  await ctx.db.transaction(async (tx) => {
+    const row = await findCredential(tx, ctx.organizationId, id, { lock: true });
+    const agentIds = await agentsUsingCredential(tx, ctx.organizationId, row.id);
+    if (agentIds.length > 0) {
+      throw new ServiceError(
+        'credential_in_use',
+        `The credential is used by ${agentIds.length} agent(s); point them at another credential first`,
+        { agentIds },
+      );
+    }
+    await tx.delete(credentials).where(eq(credentials.id, row.id));
+    await audit(tx, ctx, {
+      organizationId: ctx.organizationId,
+      action: 'credential.delete',
+      targetType: 'credential',
+      targetId: row.id,
+      details: { name: row.name, provider: row.provider },
+    });
+  });
+}
