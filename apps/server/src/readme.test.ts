@@ -13,6 +13,7 @@ describe('README', () => {
   });
 
   it('documents every configuration variable', () => {
-    for (const name of Object.keys(ConfigSchema.shape)) expect(readme).toMatch(new RegExp(`\\| \`${name}\`\\s+\\|`));
+    for (const name of Object.keys(ConfigSchema.shape))
+      expect(readme).toMatch(new RegExp(`\\| \`${name}\`\\s+\\|`));
   });
 });
