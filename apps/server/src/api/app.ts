@@ -85,12 +85,23 @@ export async function buildApp(options: AppOptions) {
       ...errorBody(request, 'rate_limited', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
     }),
   });
+  // A runtime process terminates media and runs calls; only api (and all) serve the REST API and pages.
+  const servesApi = options.role !== 'runtime';
+  if (servesApi) await registerApiDocs(app, options.version);
+  operationsRoutes(app, { ...options, startedAt: new Date(), metrics });
+  if (servesApi) await registerApi(app, options);
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;
+
+async function registerApiDocs(app: App, version: string): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: {
         title: 'Parley API',
-        version: options.version,
+        version: version,
         description:
           'Authenticate with a session cookie (dashboard) or `Authorization: Bearer <API key>`. ' +
           'Pick the organization with the `Parley-Organization` header. Errors are `{"error": {code, message, details, requestId}}`.',
@@ -107,8 +118,9 @@ export async function buildApp(options: AppOptions) {
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
+}
 
-  operationsRoutes(app, { ...options, startedAt: new Date(), metrics });
+async function registerApi(app: App, options: AppOptions): Promise<void> {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/', { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/html').send(HOME_PAGE),
@@ -134,7 +146,4 @@ export async function buildApp(options: AppOptions) {
     },
     { prefix: '/api/v1' },
   );
-  return app;
 }
-
-export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { sql } from '@parley/db';
-import { createHarness, type Harness } from '../testing/harness.js';
+import { createHarness, createApp, type Harness } from '../testing/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -155,6 +155,25 @@ describe('login rate limit shared through Redis', () => {
       await a.close();
       await b.close();
       await redis.quit();
+    }
+  });
+});
+
+describe('process roles', () => {
+  it('a runtime process serves health, readiness, info and metrics but not the REST API', async () => {
+    const runtime = await createApp({ role: 'runtime' });
+    const api = await createApp({ role: 'api' });
+    try {
+      for (const url of ['/healthz', '/readyz', '/api/v1/info', '/metrics'])
+        expect((await runtime.client.get(url)).status, url).toBe(200);
+      expect((await runtime.client.get('/api/v1/info')).body.role).toBe('runtime');
+      for (const url of ['/api/v1/auth/status', '/api/openapi.json', '/setup'])
+        expect((await runtime.client.get(url)).status, url).toBe(404);
+      expect((await api.client.get('/api/v1/auth/status')).status).toBe(200);
+      expect((await api.client.get('/api/v1/info')).body.role).toBe('api');
+    } finally {
+      await runtime.close();
+      await api.close();
     }
   });
 });

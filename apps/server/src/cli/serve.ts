@@ -64,7 +64,7 @@ export async function serve(config: Config): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.PARLEY_PORT;
   // With port 0 the real port is known only now.
   runtime.deps.publicUrl = publicUrlOf(config, port);
-  const setupLink = await issueSetupLink(runtime.deps);
+  const setupLink = config.PARLEY_ROLE === 'runtime' ? null : await issueSetupLink(runtime.deps);
   if (setupLink) {
     // The link is a one-time credential: it goes to the terminal that started Parley, not the JSON log.
     // Written synchronously so it lands before the "listening" log line that tools wait for.

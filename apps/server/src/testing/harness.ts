@@ -98,9 +98,11 @@ export interface HarnessOptions {
   signupEnabled?: boolean;
   redis?: Redis;
   rateLimitNamespace?: string;
+  role?: 'all' | 'api' | 'runtime';
 }
 
-export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
+/** An app on a fresh test database, with no user yet. */
+export async function createApp(options: HarnessOptions = {}) {
   const database = await createTestDatabase();
   const deps: ServiceDeps = {
     db: database.db,
@@ -112,13 +114,27 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const app = await buildApp({
     deps,
     version: 'test',
-    role: 'all',
+    role: options.role ?? 'all',
     bodyLimitBytes: 64 * 1024,
     trustProxy: false,
     loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 1000,
     checkReady: () => readiness(database),
     ...(options.redis ? { redis: options.redis, rateLimitNamespace: options.rateLimitNamespace } : {}),
   });
+  return {
+    app,
+    deps,
+    database,
+    client: new Client(app, {}),
+    close: async () => {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const { app, deps, database } = await createApp(options);
   const anonymous = new Client(app, {});
   const link = await issueSetupLink(deps);
   const token = new URL(link ?? '').searchParams.get('token') ?? '';

@@ -1,0 +1,307 @@
+// The access rules of every organization route in one table: each role and each API-key scope is
+// allowed exactly what the permission matrix grants, and another organization's objects answer 404
+// through a session and through a key. A new route must be added to ROUTES (a test checks that).
+import { ROLE_PERMISSIONS, SCOPE_PERMISSIONS, type Permission } from '@parley/services';
+import type { ApiKeyScope, Role } from '@parley/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Client, type Harness, type SignedInUser } from '../testing/harness.js';
+import { addMember, invite } from '../testing/teams.js';
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Targets = Record<string, string>;
+
+interface Route {
+  method: Method;
+  path: string;
+  permission: Permission;
+  body?: (t: Targets) => unknown;
+  /** Creates what the path names (`:agent`, `:credential`, …) in the given organization. */
+  targets?: (owner: SignedInUser) => Promise<Targets>;
+  /** Allowed calls would destroy the fixture (delete or give away the organization): check denials only. */
+  denialsOnly?: boolean;
+}
+
+let h: Harness;
+let ownerA: SignedInUser;
+let ownerB: SignedInUser;
+const roleClients = {} as Record<Role, Client>;
+
+async function created(client: Client, url: string, body: unknown): Promise<string> {
+  const response = await client.post(url, body);
+  if (response.status !== 201) throw new Error(`${url}: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body.id;
+}
+
+const newAgent = async (owner: SignedInUser) => ({
+  agent: await created(owner.client, '/api/v1/agents', { name: 'Matrix agent' }),
+});
+const publishedAgent = async (owner: SignedInUser) => {
+  const { agent } = await newAgent(owner);
+  await owner.client.post(`/api/v1/agents/${agent}/publish`);
+  return { agent };
+};
+const newCredential = async (owner: SignedInUser) => ({
+  credential: await created(owner.client, '/api/v1/credentials', {
+    name: 'OpenAI',
+    provider: 'openai',
+    values: { apiKey: 'sk-matrix-0123456789abcdef' },
+  }),
+});
+const newApiKey = async (owner: SignedInUser) => ({
+  apiKey: await created(owner.client, '/api/v1/api-keys', { name: 'matrix', scopes: ['agents:read'] }),
+});
+const newMember = async (owner: SignedInUser) => ({
+  member: (await addMember(h, owner, 'viewer', 'matrix-member')).userId,
+});
+const newInvitation = async (owner: SignedInUser) => ({
+  invitation: (
+    await invite(owner.client, `invitee-${Math.random().toString(36).slice(2)}@example.test`, 'viewer')
+  ).id,
+});
+
+const ROUTES: Route[] = [
+  { method: 'GET', path: '/organization', permission: 'organization:read' },
+  {
+    method: 'PATCH',
+    path: '/organization',
+    permission: 'organization:update',
+    body: () => ({ name: 'Renamed' }),
+  },
+  { method: 'DELETE', path: '/organization', permission: 'organization:delete', denialsOnly: true },
+  {
+    method: 'POST',
+    path: '/organization/transfer-ownership',
+    permission: 'organization:transfer',
+    targets: newMember,
+    body: (t) => ({ userId: t.member }),
+    denialsOnly: true,
+  },
+  { method: 'GET', path: '/members', permission: 'members:read' },
+  {
+    method: 'PATCH',
+    path: '/members/:member',
+    permission: 'members:write',
+    targets: newMember,
+    body: () => ({ role: 'member' }),
+  },
+  { method: 'DELETE', path: '/members/:member', permission: 'members:write', targets: newMember },
+  { method: 'GET', path: '/invitations', permission: 'members:read' },
+  {
+    method: 'POST',
+    path: '/invitations',
+    permission: 'members:write',
+    body: () => ({ email: `new-${Math.random().toString(36).slice(2)}@example.test`, role: 'viewer' }),
+  },
+  { method: 'DELETE', path: '/invitations/:invitation', permission: 'members:write', targets: newInvitation },
+  { method: 'GET', path: '/api-keys', permission: 'api_keys:read' },
+  {
+    method: 'POST',
+    path: '/api-keys',
+    permission: 'api_keys:write',
+    body: () => ({ name: 'k', scopes: ['agents:read'] }),
+  },
+  { method: 'GET', path: '/api-keys/:apiKey', permission: 'api_keys:read', targets: newApiKey },
+  { method: 'DELETE', path: '/api-keys/:apiKey', permission: 'api_keys:write', targets: newApiKey },
+  { method: 'GET', path: '/credentials', permission: 'credentials:read' },
+  {
+    method: 'POST',
+    path: '/credentials',
+    permission: 'credentials:write',
+    body: () => ({ name: 'Deepgram', provider: 'deepgram', values: { apiKey: 'dg-0123456789' } }),
+  },
+  { method: 'GET', path: '/credentials/:credential', permission: 'credentials:read', targets: newCredential },
+  {
+    method: 'PATCH',
+    path: '/credentials/:credential',
+    permission: 'credentials:write',
+    targets: newCredential,
+    body: () => ({ name: 'Renamed' }),
+  },
+  {
+    method: 'DELETE',
+    path: '/credentials/:credential',
+    permission: 'credentials:write',
+    targets: newCredential,
+  },
+  { method: 'GET', path: '/agents', permission: 'agents:read' },
+  { method: 'POST', path: '/agents', permission: 'agents:write', body: () => ({ name: 'New agent' }) },
+  { method: 'GET', path: '/agents/:agent', permission: 'agents:read', targets: newAgent },
+  {
+    method: 'PATCH',
+    path: '/agents/:agent',
+    permission: 'agents:write',
+    targets: newAgent,
+    body: () => ({ firstMessage: 'Hi!' }),
+  },
+  { method: 'DELETE', path: '/agents/:agent', permission: 'agents:write', targets: newAgent },
+  { method: 'POST', path: '/agents/:agent/publish', permission: 'agents:write', targets: newAgent },
+  { method: 'GET', path: '/agents/:agent/versions', permission: 'agents:read', targets: publishedAgent },
+  { method: 'GET', path: '/agents/:agent/versions/1', permission: 'agents:read', targets: publishedAgent },
+  {
+    method: 'POST',
+    path: '/agents/:agent/versions/1/restore',
+    permission: 'agents:write',
+    targets: publishedAgent,
+  },
+  { method: 'GET', path: '/audit-log', permission: 'audit_log:read' },
+];
+
+/** Routes that act on no organization, or on the instance; they have their own tests. */
+const NOT_ORGANIZATION_ROUTES = new Set([
+  'GET /auth/status',
+  'POST /auth/setup',
+  'POST /auth/signup',
+  'POST /auth/login',
+  'POST /auth/logout',
+  'GET /me',
+  'GET /info',
+  'POST /organizations',
+  'POST /invitations/accept',
+  'GET /admin/organizations',
+  'POST /admin/organizations/{id}/suspend',
+  'POST /admin/organizations/{id}/reactivate',
+  'GET /admin/settings',
+  'PATCH /admin/settings',
+]);
+
+const label = (r: Route) => `${r.method} ${r.path}`;
+const fill = (path: string, t: Targets) =>
+  `/api/v1${path.replace(/:(\w+)/g, (_m, name: string) => t[name] ?? `:${name}`)}`;
+const call = (client: Client, route: Route, t: Targets) =>
+  client.request(
+    route.method,
+    fill(route.path, t),
+    route.method === 'GET' || route.method === 'DELETE' ? undefined : (route.body?.(t) ?? {}),
+  );
+
+beforeAll(async () => {
+  h = await createHarness();
+  ownerA = await h.signup('owner-a');
+  ownerB = await h.signup('owner-b');
+  roleClients.owner = ownerA.client;
+  for (const role of ['admin', 'member', 'viewer'] as const)
+    roleClients[role] = (await addMember(h, ownerA, role)).client;
+}, 60_000);
+afterAll(() => h.close());
+
+describe('the route table', () => {
+  it('covers every organization route the API serves', async () => {
+    const spec = (await h.anonymous.get('/api/openapi.json')).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const served = Object.entries(spec.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace('/api/v1', '')}`),
+    );
+    const covered = new Set(
+      ROUTES.map(
+        (r) =>
+          `${r.method} ${r.path.replace(/:(\w+)/g, '{id}').replace('/versions/1', '/versions/{version}')}`,
+      ),
+    );
+    const normalise = (s: string) =>
+      s.replace(/\{[^}]+\}/g, '{id}').replace('/versions/{id}', '/versions/{version}');
+    const missing = served
+      .filter((s) => s.includes(' /') && !s.startsWith('GET /healthz') && !s.startsWith('GET /readyz'))
+      .map(normalise)
+      .filter((s) => !covered.has(s) && !NOT_ORGANIZATION_ROUTES.has(s));
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('roles', () => {
+  for (const route of ROUTES) {
+    it(`${label(route)} is allowed exactly for the roles granted ${route.permission}`, async () => {
+      for (const role of ['viewer', 'member', 'admin', 'owner'] as const) {
+        const allowed = ROLE_PERMISSIONS[role].has(route.permission);
+        if (allowed && route.denialsOnly) continue;
+        const targets = (await route.targets?.(ownerA)) ?? {};
+        const response = await call(roleClients[role], route, targets);
+        if (allowed) {
+          expect(response.status, `${role}: ${JSON.stringify(response.body)}`).toBeLessThan(300);
+        } else {
+          expect([response.status, response.body.error?.code], role).toEqual([403, 'forbidden']);
+        }
+      }
+    });
+  }
+});
+
+describe('API-key scopes', () => {
+  const keys = {} as Record<ApiKeyScope, Client>;
+  beforeAll(async () => {
+    for (const scope of Object.keys(SCOPE_PERMISSIONS) as ApiKeyScope[])
+      keys[scope] = await h.apiKey(ownerA, [scope]);
+  }, 60_000);
+
+  for (const route of ROUTES) {
+    it(`${label(route)} is allowed exactly for the scopes granting ${route.permission}`, async () => {
+      for (const scope of Object.keys(SCOPE_PERMISSIONS) as ApiKeyScope[]) {
+        const allowed =
+          SCOPE_PERMISSIONS[scope].includes(route.permission) || route.permission === 'organization:read';
+        if (allowed && route.denialsOnly) continue;
+        const targets = (await route.targets?.(ownerA)) ?? {};
+        const response = await call(keys[scope], route, targets);
+        if (allowed) expect(response.status, `${scope}: ${JSON.stringify(response.body)}`).toBeLessThan(300);
+        else expect([response.status, response.body.error?.code], scope).toEqual([403, 'forbidden']);
+      }
+    });
+  }
+});
+
+describe('tenant isolation', () => {
+  let keyA: Client;
+  beforeAll(async () => {
+    keyA = await h.apiKey(ownerA, ['admin']);
+  });
+
+  for (const route of ROUTES.filter((r) => r.targets)) {
+    it(`${label(route)} on another organization's object is a 404, via session and via key`, async () => {
+      // No key may transfer or delete an organization, so only the session can try those.
+      const keyMayTry = SCOPE_PERMISSIONS.admin.includes(route.permission);
+      for (const client of keyMayTry ? [ownerA.client, keyA] : [ownerA.client]) {
+        const targets = await route.targets!(ownerB);
+        const response = await call(client, route, targets);
+        expect(response.status, JSON.stringify(response.body)).toBe(404);
+        expect(response.body.error.code).toMatch(/_not_found$/);
+      }
+    });
+  }
+
+  it("lists never include another organization's objects", async () => {
+    const objects = {
+      ...(await newAgent(ownerB)),
+      ...(await newCredential(ownerB)),
+      ...(await newApiKey(ownerB)),
+    };
+    for (const client of [ownerA.client, keyA]) {
+      for (const url of [
+        '/api/v1/agents',
+        '/api/v1/credentials',
+        '/api/v1/api-keys',
+        '/api/v1/members',
+        '/api/v1/invitations',
+        '/api/v1/audit-log?limit=100',
+      ]) {
+        const text = JSON.stringify((await client.get(url)).body);
+        for (const id of [...Object.values(objects), ownerB.userId, ownerB.organizationId])
+          expect(text, url).not.toContain(id);
+      }
+    }
+  });
+
+  it('naming another organization in Parley-Organization is a 404 on every route, for sessions and keys', async () => {
+    for (const client of [
+      ownerA.client.inOrganization(ownerB.organizationId),
+      keyA.inOrganization(ownerB.organizationId),
+    ]) {
+      for (const route of ROUTES) {
+        const targets = (await route.targets?.(ownerB)) ?? {};
+        const response = await call(client, route, targets);
+        expect([response.status, response.body.error?.code], label(route)).toEqual([
+          404,
+          'organization_not_found',
+        ]);
+      }
+    }
+  });
+});
