@@ -74,6 +74,11 @@ export const ConfigSchema = z.object({
     .max(10_000)
     .default(10)
     .describe('Login attempts per IP per minute.'),
+  PARLEY_METRICS_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .optional()
+    .describe('When set, GET /metrics requires `Authorization: Bearer <token>`.'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
@@ -106,6 +111,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 export const SECRET_SETTINGS: ReadonlySet<keyof Config> = new Set([
   'PARLEY_SECRET_KEY',
   'PARLEY_PREVIOUS_SECRET_KEYS',
+  'PARLEY_METRICS_TOKEN',
 ]);
 
 export function publicUrlOf(config: Config, port = config.PARLEY_PORT): string {

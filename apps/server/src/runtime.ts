@@ -47,8 +47,9 @@ export async function openRuntime(
 export async function readiness(database: DatabaseHandle): Promise<{ ready: boolean; reason?: string }> {
   try {
     await database.ping();
-  } catch (error) {
-    return { ready: false, reason: `database unreachable: ${(error as Error).message}` };
+  } catch {
+    // No driver message here: it can name internal hosts. `parley doctor` tells the operator more.
+    return { ready: false, reason: 'database unreachable' };
   }
   const state = await migrationState(database.db);
   return state.pending.length === 0

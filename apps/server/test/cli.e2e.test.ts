@@ -33,6 +33,13 @@ describe('parley CLI', () => {
     expect(doctor.stdout).toMatch(/PARLEY_SECRET_KEY\s+\*\*\*\* \(43 characters\)/);
     expect(doctor.stdout).not.toContain('super-secret-value');
     expect(doctor.stdout).toMatch(/PARLEY_PUBLIC_URL is not set/);
+    const withPassword = await runCli(['doctor'], workdir.dir, {
+      DATABASE_URL: 'postgres://parley:hunter2-secret@127.0.0.1:1/parley',
+      PARLEY_SECRET_KEY: 's'.repeat(40),
+    });
+    expect(withPassword.stdout).toContain('postgres://parley:****@127.0.0.1:1/parley');
+    expect(withPassword.stdout + withPassword.stderr).not.toContain('hunter2');
+    expect(withPassword.code).toBe(1);
   });
 
   it('.env fills in settings the environment leaves out', async () => {

@@ -200,4 +200,8 @@ export const AgentVersion = z
   .meta({ id: 'AgentVersion' });
 export type AgentVersion = z.infer<typeof AgentVersion>;
 
-export const AgentVersionParams = z.strictObject({ id: Id, version: z.coerce.number().int().min(1) });
+export const AgentVersionParams = z.strictObject({
+  id: Id,
+  // Versions are PostgreSQL integers: anything larger cannot exist, and must not reach the database.
+  version: z.coerce.number().int().min(1).max(2_147_483_647),
+});

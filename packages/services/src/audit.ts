@@ -1,5 +1,5 @@
 import { auditLog, type Executor } from '@parley/db';
-import type { ServiceContext } from './context.js';
+import type { OrgContext, ServiceContext } from './context.js';
 
 export interface AuditEvent {
   organizationId: string | null;
@@ -18,6 +18,8 @@ function actorColumns(ctx: ServiceContext) {
       return { actorType: 'api_key' as const, actorId: ctx.actor.apiKeyId, actorLabel: ctx.actor.name };
     case 'system':
       return { actorType: 'system' as const, actorId: null, actorLabel: ctx.actor.label };
+    case 'anonymous':
+      return { actorType: 'system' as const, actorId: null, actorLabel: 'anonymous' };
   }
 }
 
@@ -32,4 +34,13 @@ export async function audit(tx: Executor, ctx: ServiceContext, event: AuditEvent
     details: event.details ?? {},
     clientIp: ctx.clientIp,
   });
+}
+
+/** The audit row of a mutation inside the context's organization. */
+export function auditInOrganization(
+  tx: Executor,
+  ctx: OrgContext,
+  event: Omit<AuditEvent, 'organizationId'>,
+): Promise<void> {
+  return audit(tx, ctx, { ...event, organizationId: ctx.organizationId });
 }

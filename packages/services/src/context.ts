@@ -1,7 +1,7 @@
 import type { Database, Executor } from '@parley/db';
 import type { ApiKeyScope, Role } from '@parley/contracts';
 import type { SecretBox } from './secret-box.js';
-import { ServiceError } from './errors.js';
+import { organizationSuspended, ServiceError } from './errors.js';
 import { isReadPermission, type Permission } from './permissions.js';
 
 /** What every verb needs from the process, fixed at start-up. */
@@ -18,6 +18,8 @@ export interface ServiceDeps {
 
 export type Actor =
   | { type: 'user'; userId: string; email: string; isInstanceAdmin: boolean }
+  /** Someone not signed in (signing up, logging in, redeeming the setup link): trusted with nothing. */
+  | { type: 'anonymous' }
   | { type: 'api_key'; apiKeyId: string; name: string; organizationId: string; scopes: ApiKeyScope[] }
   | { type: 'system'; label: string };
 
@@ -50,12 +52,18 @@ export function authorize(ctx: OrgContext, permission: Permission): void {
     });
   }
   if (ctx.suspended && !isReadPermission(permission)) {
-    throw new ServiceError(
-      'organization_suspended',
-      'This organization is suspended; nothing in it can change',
-    );
+    throw organizationSuspended();
   }
 }
+
+export type UserActor = Extract<Actor, { type: 'user' }>;
+
+export const userActor = (user: { id: string; email: string; isInstanceAdmin: boolean }): UserActor => ({
+  type: 'user',
+  userId: user.id,
+  email: user.email,
+  isInstanceAdmin: user.isInstanceAdmin,
+});
 
 export function requireUser(ctx: ServiceContext): Extract<Actor, { type: 'user' }> {
   if (ctx.actor.type !== 'user') {

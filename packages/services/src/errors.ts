@@ -19,4 +19,6 @@ export class ServiceError extends Error {
   }
 }
 
-export const notFound = (code: ErrorCode, what: string) => new ServiceError(code, `${what} not found`);
+/** A suspended organization can still be read by its members, but nothing in it changes. */
+export const organizationSuspended = () =>
+  new ServiceError('organization_suspended', 'This organization is suspended; nothing in it can change');

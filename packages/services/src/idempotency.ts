@@ -44,6 +44,8 @@ function actorKey(ctx: ServiceContext): string {
       return `api_key:${ctx.actor.apiKeyId}`;
     case 'system':
       return `system:${ctx.actor.label}`;
+    case 'anonymous':
+      return 'anonymous';
   }
 }
 

@@ -3,21 +3,21 @@ import { eq, instanceSettings, sql, type Executor } from '@parley/db';
 
 const SETTINGS_KEY = 'settings';
 
+/**
+ * The instance settings: what is stored, over the defaults. Each setting is checked on its own, so a
+ * setting added later gets its default and one stored value gone bad falls back alone instead of
+ * resetting the rest (which could, say, quietly reopen sign-up).
+ */
 export async function readInstanceSettings(db: Executor): Promise<InstanceSettings> {
   const [row] = await db.select().from(instanceSettings).where(eq(instanceSettings.key, SETTINGS_KEY));
-  // Stored settings are merged over the defaults, so settings added later get their default.
-  const parsed = InstanceSettings.safeParse({
-    ...DEFAULT_INSTANCE_SETTINGS,
-    ...((row?.value as object) ?? {}),
-  });
-  return parsed.success ? parsed.data : DEFAULT_INSTANCE_SETTINGS;
-}
-
-export async function writeInstanceSettings(db: Executor, settings: InstanceSettings): Promise<void> {
-  await db
-    .insert(instanceSettings)
-    .values({ key: SETTINGS_KEY, value: settings })
-    .onConflictDoUpdate({ target: instanceSettings.key, set: { value: settings, updatedAt: new Date() } });
+  const stored = (row?.value ?? {}) as Record<string, unknown>;
+  const settings: Record<string, unknown> = { ...DEFAULT_INSTANCE_SETTINGS };
+  for (const [key, schema] of Object.entries(InstanceSettings.shape)) {
+    if (!(key in stored)) continue;
+    const parsed = schema.safeParse(stored[key]);
+    if (parsed.success) settings[key] = parsed.data;
+  }
+  return settings as InstanceSettings;
 }
 
 /**

@@ -49,7 +49,10 @@ export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   viewer: new Set(VIEWER),
 };
 
-/** What each API-key scope grants. Every key may read its organization; none may delete or transfer it. */
+/**
+ * What each API-key scope grants. Every key may read its organization; none may delete or transfer it,
+ * nor invite, remove or re-role members.
+ */
 export const SCOPE_PERMISSIONS: Record<ApiKeyScope, Permission[]> = {
   'agents:read': ['agents:read'],
   'agents:write': ['agents:read', 'agents:write'],
@@ -59,7 +62,8 @@ export const SCOPE_PERMISSIONS: Record<ApiKeyScope, Permission[]> = {
   'credentials:write': ['credentials:read', 'credentials:write'],
   'members:read': ['members:read'],
   'audit_log:read': ['audit_log:read'],
-  admin: ADMIN,
+  // People are managed by people: a leaked key must not be able to invite a lasting admin account.
+  admin: ADMIN.filter((p) => p !== 'members:write'),
 };
 
 export function permissionsOfScopes(scopes: readonly ApiKeyScope[]): Set<Permission> {

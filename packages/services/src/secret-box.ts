@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -64,3 +71,10 @@ export class SecretBox {
 /** Random tokens (sessions, invitations, setup links, API keys) are stored only as their SHA-256. */
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 export const randomToken = (bytes = 32) => randomBytes(bytes).toString('base64url');
+
+/** Compares two secrets (or their hashes) in time that does not depend on where they differ. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

@@ -32,6 +32,7 @@ export interface AppOptions {
   checkReady: () => Promise<Readiness>;
   /** Shared rate-limit counters across processes; in memory when absent. */
   redis?: Redis;
+  metricsToken?: string | undefined;
   /** Key prefix for the shared rate-limit counters. */
   rateLimitNamespace?: string;
   logger?: FastifyServerOptions['loggerInstance'];

@@ -159,6 +159,23 @@ describe('login rate limit shared through Redis', () => {
   });
 });
 
+describe('metrics token', () => {
+  it('when configured, /metrics answers only a scraper that presents it', async () => {
+    const guarded = await createApp({ metricsToken: 'scrape-me-please-0123' });
+    try {
+      expect((await guarded.client.get('/metrics')).status).toBe(401);
+      expect(
+        (await guarded.client.get('/metrics', { authorization: 'Bearer wrong-token-0123456' })).status,
+      ).toBe(401);
+      const ok = await guarded.client.get('/metrics', { authorization: 'Bearer scrape-me-please-0123' });
+      expect(ok.status).toBe(200);
+      expect(ok.body).toMatch(/parley_http_requests_total/);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
 describe('process roles', () => {
   it('a runtime process serves health, readiness, info and metrics but not the REST API', async () => {
     const runtime = await createApp({ role: 'runtime' });

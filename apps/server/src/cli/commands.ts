@@ -1,5 +1,5 @@
 import { ApiKeyScope, Email, Name, Password } from '@parley/contracts';
-import { migrate, migrationState } from '@parley/db';
+import { migrate, migrationState, redactUrl } from '@parley/db';
 import {
   createApiKey,
   createUserAsOperator,
@@ -129,8 +129,7 @@ function mask(key: string, value: unknown): string {
     const text = Array.isArray(value) ? value.join(',') : String(value);
     return text.length === 0 ? '(empty)' : `**** (${text.length} characters)`;
   }
-  if (key === 'DATABASE_URL' || key === 'REDIS_URL')
-    return String(value).replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:****@');
+  if (key === 'DATABASE_URL' || key === 'REDIS_URL') return redactUrl(String(value));
   return Array.isArray(value) ? value.join(',') : String(value);
 }
 

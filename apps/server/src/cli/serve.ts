@@ -33,6 +33,7 @@ export async function serve(config: Config): Promise<void> {
     bodyLimitBytes: config.PARLEY_BODY_LIMIT_BYTES,
     trustProxy: config.PARLEY_TRUST_PROXY,
     loginRateLimitPerMinute: config.PARLEY_LOGIN_RATE_LIMIT,
+    metricsToken: config.PARLEY_METRICS_TOKEN,
     checkReady: () => readiness(runtime.database),
     logger,
     ...(redis ? { redis } : {}),

@@ -23,6 +23,10 @@ export class Client {
     readonly organizationId?: string,
   ) {}
 
+  withApiKey(apiKey: string): Client {
+    return new Client(this.app, { apiKey }, this.organizationId);
+  }
+
   inOrganization(organizationId: string): Client {
     return new Client(this.app, this.auth, organizationId);
   }
@@ -99,6 +103,7 @@ export interface HarnessOptions {
   redis?: Redis;
   rateLimitNamespace?: string;
   role?: 'all' | 'api' | 'runtime';
+  metricsToken?: string;
 }
 
 /** An app on a fresh test database, with no user yet. */
@@ -119,6 +124,7 @@ export async function createApp(options: HarnessOptions = {}) {
     trustProxy: false,
     loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 1000,
     checkReady: () => readiness(database),
+    metricsToken: options.metricsToken,
     ...(options.redis ? { redis: options.redis, rateLimitNamespace: options.rateLimitNamespace } : {}),
   });
   return {

@@ -1,6 +1,6 @@
 import type { Agent } from '@parley/contracts';
 import { agents, and, count, eq, isNull, organizations } from '@parley/db';
-import { audit } from '../audit.js';
+import { auditInOrganization } from '../audit.js';
 import { authorize, type OrgContext } from '../context.js';
 import { ServiceError } from '../errors.js';
 import { readInstanceSettings } from '../instance-settings.js';
@@ -39,8 +39,7 @@ export async function createAgent(ctx: OrgContext, input: unknown): Promise<Agen
       .values({ organizationId: ctx.organizationId, name: config.name, draft: config })
       .returning();
     if (!row) throw new Error('insert returned no row');
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: 'agent.create',
       targetType: 'agent',
       targetId: row.id,

@@ -1,5 +1,5 @@
 import { agents, eq } from '@parley/db';
-import { audit } from '../audit.js';
+import { auditInOrganization } from '../audit.js';
 import { authorize, nowOf, type OrgContext } from '../context.js';
 import { findAgent } from './agent-row.js';
 
@@ -13,8 +13,7 @@ export async function deleteAgent(ctx: OrgContext, id: string): Promise<void> {
     const agent = await findAgent(tx, ctx.organizationId, id, { lock: true });
     const now = nowOf(ctx);
     await tx.update(agents).set({ deletedAt: now, updatedAt: now }).where(eq(agents.id, agent.id));
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: 'agent.delete',
       targetType: 'agent',
       targetId: agent.id,

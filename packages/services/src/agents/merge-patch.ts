@@ -1,4 +1,5 @@
-const isObject = (v: unknown): v is Record<string, unknown> =>
+/** A plain JSON object: not null, not an array. */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**

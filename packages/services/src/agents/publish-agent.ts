@@ -1,6 +1,6 @@
 import type { AgentVersion } from '@parley/contracts';
 import { agents, agentVersions, eq, sql } from '@parley/db';
-import { audit } from '../audit.js';
+import { auditInOrganization } from '../audit.js';
 import { actorUserId, authorize, nowOf, type OrgContext } from '../context.js';
 import { findAgent, findAgentVersion, toAgentVersion } from './agent-row.js';
 import { validateAgentConfig } from './validate-config.js';
@@ -46,8 +46,7 @@ export async function publishAgent(ctx: OrgContext, id: string): Promise<Publish
       .update(agents)
       .set({ publishedVersion: version, publishedRevision: agent.draftRevision, updatedAt: nowOf(ctx) })
       .where(eq(agents.id, agent.id));
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: 'agent.publish',
       targetType: 'agent',
       targetId: agent.id,

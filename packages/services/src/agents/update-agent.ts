@@ -1,6 +1,6 @@
 import type { Agent } from '@parley/contracts';
 import { agents, eq } from '@parley/db';
-import { audit } from '../audit.js';
+import { auditInOrganization } from '../audit.js';
 import { authorize, nowOf, type OrgContext } from '../context.js';
 import { findAgent, toAgent } from './agent-row.js';
 import { changedFields, nextRevisions } from './draft-state.js';
@@ -34,8 +34,7 @@ export async function updateAgent(
       .where(eq(agents.id, agent.id))
       .returning();
     if (!row) throw new Error('update returned no row');
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: 'agent.update',
       targetType: 'agent',
       targetId: row.id,

@@ -1,9 +1,7 @@
 import { AgentConfig, Id, fieldIssues, type FieldIssue } from '@parley/contracts';
 import { and, credentials, eq, inArray, type Executor } from '@parley/db';
 import { ServiceError } from '../errors.js';
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObject } from './merge-patch.js';
 
 interface CredentialRef {
   path: string;

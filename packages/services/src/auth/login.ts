@@ -1,7 +1,7 @@
 import type { LoginBody } from '@parley/contracts';
 import { eq, memberships, users } from '@parley/db';
 import { audit } from '../audit.js';
-import type { ServiceContext } from '../context.js';
+import { userActor, type ServiceContext } from '../context.js';
 import { ServiceError } from '../errors.js';
 import { toUser } from './accounts.js';
 import { verifyPassword } from './passwords.js';
@@ -20,12 +20,7 @@ export async function login(ctx: ServiceContext, input: LoginBody): Promise<Sign
       .where(eq(memberships.userId, user.id))
       .orderBy(memberships.createdAt)
       .limit(1);
-    const actor = {
-      type: 'user' as const,
-      userId: user.id,
-      email: user.email,
-      isInstanceAdmin: user.isInstanceAdmin,
-    };
+    const actor = userActor(user);
     await audit(
       tx,
       { ...ctx, actor },

@@ -1,5 +1,6 @@
 import { and, eq, gt, sessions, users, type Executor } from '@parley/db';
-import { nowOf, type ServiceDeps } from '../context.js';
+import { audit } from '../audit.js';
+import { nowOf, type ServiceContext, type ServiceDeps } from '../context.js';
 import { hashToken, randomToken } from '../secret-box.js';
 
 export interface IssuedSession {
@@ -54,6 +55,20 @@ export async function authenticateSession(
   };
 }
 
-export async function endSession(deps: ServiceDeps, token: string): Promise<void> {
-  await deps.db.delete(sessions).where(eq(sessions.tokenHash, hashToken(token)));
+/** Ends the session a cookie names; the audit row says who signed out. */
+export async function endSession(ctx: ServiceContext, token: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const ended = await tx
+      .delete(sessions)
+      .where(eq(sessions.tokenHash, hashToken(token)))
+      .returning({ userId: sessions.userId });
+    if (ended.length > 0 && ctx.actor.type === 'user') {
+      await audit(tx, ctx, {
+        organizationId: null,
+        action: 'user.logout',
+        targetType: 'user',
+        targetId: ctx.actor.userId,
+      });
+    }
+  });
 }

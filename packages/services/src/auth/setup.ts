@@ -1,10 +1,9 @@
 import type { SetupBody } from '@parley/contracts';
 import { count, eq, instanceSettings, users, type Executor } from '@parley/db';
-import { timingSafeEqual } from 'node:crypto';
 import { audit } from '../audit.js';
-import type { ServiceContext, ServiceDeps } from '../context.js';
+import { userActor, type ServiceContext, type ServiceDeps } from '../context.js';
 import { ServiceError } from '../errors.js';
-import { hashToken, randomToken } from '../secret-box.js';
+import { constantTimeEqual, hashToken, randomToken } from '../secret-box.js';
 import { createAccount, toUser } from './accounts.js';
 import { issueSession } from './sessions.js';
 import type { SignedIn } from './signup.js';
@@ -38,12 +37,6 @@ export async function issueSetupLink(deps: ServiceDeps): Promise<string | null> 
   return `${deps.publicUrl.replace(/\/$/, '')}/setup?token=${token}`;
 }
 
-function sameHash(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /** Redeems the setup link: the first user, owner of the first organization and instance administrator. */
 export async function completeSetup(ctx: ServiceContext, input: SetupBody): Promise<SignedIn> {
   return ctx.db.transaction(async (tx) => {
@@ -52,7 +45,11 @@ export async function completeSetup(ctx: ServiceContext, input: SetupBody): Prom
       .from(instanceSettings)
       .where(eq(instanceSettings.key, SETUP_TOKEN_KEY))
       .for('update');
-    if (!stored || typeof stored.value !== 'string' || !sameHash(stored.value, hashToken(input.token))) {
+    if (
+      !stored ||
+      typeof stored.value !== 'string' ||
+      !constantTimeEqual(stored.value, hashToken(input.token))
+    ) {
       throw new ServiceError(
         'setup_token_invalid',
         'This setup link is not valid (it may have been used already)',
@@ -64,7 +61,7 @@ export async function completeSetup(ctx: ServiceContext, input: SetupBody): Prom
     await tx.delete(instanceSettings).where(eq(instanceSettings.key, SETUP_TOKEN_KEY));
     const { token: _token, ...signup } = input;
     const { user, organizationId } = await createAccount(tx, signup, { isInstanceAdmin: true });
-    const actor = { type: 'user' as const, userId: user.id, email: user.email, isInstanceAdmin: true };
+    const actor = userActor(user);
     await audit(
       tx,
       { ...ctx, actor },

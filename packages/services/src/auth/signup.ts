@@ -1,7 +1,7 @@
 import type { SignupBody, User } from '@parley/contracts';
 import { count, users } from '@parley/db';
 import { audit } from '../audit.js';
-import type { ServiceContext } from '../context.js';
+import { userActor, type ServiceContext } from '../context.js';
 import { ServiceError } from '../errors.js';
 import { isSignupEnabled } from '../instance-settings.js';
 import { createAccount, toUser } from './accounts.js';
@@ -31,7 +31,7 @@ export async function signup(ctx: ServiceContext, input: SignupBody): Promise<Si
       );
     }
     const { user, organizationId } = await createAccount(tx, input, { isInstanceAdmin: false });
-    const actor = { type: 'user' as const, userId: user.id, email: user.email, isInstanceAdmin: false };
+    const actor = userActor(user);
     await audit(
       tx,
       { ...ctx, actor },

@@ -1,6 +1,6 @@
 import type { CreateCredentialBody, Credential } from '@parley/contracts';
 import { credentials } from '@parley/db';
-import { audit } from '../audit.js';
+import { auditInOrganization } from '../audit.js';
 import { authorize, type OrgContext } from '../context.js';
 import { toCredential } from './credential-row.js';
 import { sealCredentialValues } from './seal-values.js';
@@ -14,8 +14,7 @@ export async function createCredential(ctx: OrgContext, input: CreateCredentialB
       .values({ organizationId: ctx.organizationId, name: input.name, provider: input.provider, ...sealed })
       .returning();
     if (!row) throw new Error('insert returned no row');
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: 'credential.create',
       targetType: 'credential',
       targetId: row.id,

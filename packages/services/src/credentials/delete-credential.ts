@@ -1,5 +1,5 @@
 import { credentials, eq } from '@parley/db';
-import { audit } from '../audit.js';
+import { auditInOrganization } from '../audit.js';
 import { authorize, type OrgContext } from '../context.js';
 import { ServiceError } from '../errors.js';
 import { agentsUsingCredential } from './credential-users.js';
@@ -19,8 +19,7 @@ export async function deleteCredential(ctx: OrgContext, id: string): Promise<voi
       );
     }
     await tx.delete(credentials).where(eq(credentials.id, row.id));
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: 'credential.delete',
       targetType: 'credential',
       targetId: row.id,

@@ -1,6 +1,6 @@
 import type { Credential, CredentialProvider, UpdateCredentialBody } from '@parley/contracts';
 import { credentials, eq } from '@parley/db';
-import { audit } from '../audit.js';
+import { auditInOrganization } from '../audit.js';
 import { authorize, nowOf, type OrgContext } from '../context.js';
 import { findCredential, toCredential } from './credential-row.js';
 import { sealCredentialValues } from './seal-values.js';
@@ -24,8 +24,7 @@ export async function updateCredential(
       .where(eq(credentials.id, existing.id))
       .returning();
     if (!row) throw new Error('update returned no row');
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: 'credential.update',
       targetType: 'credential',
       targetId: row.id,

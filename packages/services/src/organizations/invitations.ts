@@ -1,10 +1,11 @@
 import type { CreateInvitationBody, CreatedInvitation, Invitation, Page, PageQuery } from '@parley/contracts';
 import { and, desc, eq, gt, invitations, isNull, lt, memberships, users } from '@parley/db';
-import { audit } from '../audit.js';
+import { auditInOrganization } from '../audit.js';
 import { actorUserId, authorize, nowOf, type OrgContext } from '../context.js';
 import { ServiceError } from '../errors.js';
 import { toPage } from '../pagination.js';
 import { hashToken, randomToken } from '../secret-box.js';
+import { lockOrganization } from './lock.js';
 import { toInvitation } from './views.js';
 
 const HOUR_MS = 3600_000;
@@ -26,6 +27,8 @@ export async function createInvitation(
   const token = randomToken(32);
   const now = nowOf(ctx);
   return ctx.db.transaction(async (tx) => {
+    // Two invitations to one email racing each other must still leave a single pending one.
+    await lockOrganization(tx, ctx.organizationId);
     const [existing] = await tx
       .select({ userId: memberships.userId })
       .from(memberships)
@@ -55,8 +58,7 @@ export async function createInvitation(
       })
       .returning();
     if (!row) throw new Error('insert returned no row');
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: 'invitation.create',
       targetType: 'invitation',
       targetId: row.id,
@@ -65,7 +67,7 @@ export async function createInvitation(
     return {
       ...toInvitation(row),
       token,
-      acceptUrl: `${ctx.publicUrl.replace(/\/+$/, '')}/invitations/accept?token=${encodeURIComponent(token)}`,
+      acceptUrl: `${ctx.publicUrl}/invitations/accept?token=${encodeURIComponent(token)}`,
     };
   });
 }
@@ -100,8 +102,7 @@ export async function revokeInvitation(ctx: OrgContext, id: string): Promise<voi
       )
       .returning();
     if (!row) throw new ServiceError('invitation_not_found', 'Invitation not found, expired or already used');
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: 'invitation.revoke',
       targetType: 'invitation',
       targetId: row.id,

@@ -1,6 +1,6 @@
 import type { Organization } from '@parley/contracts';
 import { and, eq, memberships, organizations } from '@parley/db';
-import { audit } from '../audit.js';
+import { audit, auditInOrganization } from '../audit.js';
 import { authorize, type OrgContext } from '../context.js';
 import { ServiceError } from '../errors.js';
 import { lockOrganization } from './lock.js';
@@ -24,8 +24,7 @@ export async function renameOrganization(ctx: OrgContext, input: { name: string 
       .where(eq(organizations.id, ctx.organizationId))
       .returning();
     if (!row) throw new ServiceError('organization_not_found', 'Organization not found');
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: 'organization.update',
       targetType: 'organization',
       targetId: row.id,

@@ -1,10 +1,12 @@
-import type { AssignableRole, Member, Page, PageQuery } from '@parley/contracts';
+import type { AssignableRole, Member, Page, PageQuery, Role } from '@parley/contracts';
 import { and, asc, eq, memberships, sql, users } from '@parley/db';
-import { audit } from '../audit.js';
+import { auditInOrganization } from '../audit.js';
 import { authorize, type OrgContext } from '../context.js';
-import { ServiceError } from '../errors.js';
+import { organizationSuspended, ServiceError } from '../errors.js';
 import { toPage } from '../pagination.js';
 import { lockOrganization } from './lock.js';
+import { ROLE_PERMISSIONS } from '../permissions.js';
+import { revokeKeysOfMember } from '../api-keys/revoke-keys-of-member.js';
 import { findMember, memberColumns, toMember } from './views.js';
 
 /**
@@ -48,6 +50,9 @@ export async function listMembers(ctx: OrgContext, query: PageQuery): Promise<Pa
   );
 }
 
+const isPromotion = (from: Role, to: Role) =>
+  [...ROLE_PERMISSIONS[from]].every((permission) => ROLE_PERMISSIONS[to].has(permission));
+
 /** Changes a member's role. The owner's role never changes this way: owners are made by transfer. */
 export async function changeMemberRole(
   ctx: OrgContext,
@@ -68,13 +73,15 @@ export async function changeMemberRole(
       .update(memberships)
       .set({ role: input.role })
       .where(and(eq(memberships.organizationId, ctx.organizationId), eq(memberships.userId, userId)));
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: 'member.update_role',
       targetType: 'user',
       targetId: userId,
       details: { role: { from: member.role, to: input.role } },
     });
+    if (!isPromotion(member.role as Role, input.role)) {
+      await revokeKeysOfMember(tx, ctx, userId, ROLE_PERMISSIONS[input.role], 'role_lowered');
+    }
     return { ...member, role: input.role };
   });
 }
@@ -86,12 +93,7 @@ export async function changeMemberRole(
 export async function removeMember(ctx: OrgContext, userId: string): Promise<void> {
   const leaving = ctx.actor.type === 'user' && ctx.actor.userId === userId;
   if (!leaving) authorize(ctx, 'members:write');
-  else if (ctx.suspended) {
-    throw new ServiceError(
-      'organization_suspended',
-      'This organization is suspended; nothing in it can change',
-    );
-  }
+  else if (ctx.suspended) throw organizationSuspended();
   await ctx.db.transaction(async (tx) => {
     await lockOrganization(tx, ctx.organizationId);
     const member = await findMember(tx, ctx.organizationId, userId);
@@ -106,12 +108,12 @@ export async function removeMember(ctx: OrgContext, userId: string): Promise<voi
     await tx
       .delete(memberships)
       .where(and(eq(memberships.organizationId, ctx.organizationId), eq(memberships.userId, userId)));
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: leaving ? 'member.leave' : 'member.remove',
       targetType: 'user',
       targetId: userId,
       details: { role: member.role },
     });
+    await revokeKeysOfMember(tx, ctx, userId, null, 'member_removed');
   });
 }

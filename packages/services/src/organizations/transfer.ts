@@ -1,6 +1,6 @@
 import type { OwnershipTransfer } from '@parley/contracts';
 import { and, eq, memberships } from '@parley/db';
-import { audit } from '../audit.js';
+import { auditInOrganization } from '../audit.js';
 import { authorize, requireUser, type OrgContext } from '../context.js';
 import { ServiceError } from '../errors.js';
 import { lockOrganization } from './lock.js';
@@ -43,8 +43,7 @@ export async function transferOwnership(
       .update(memberships)
       .set({ role: 'owner' })
       .where(and(eq(memberships.organizationId, ctx.organizationId), eq(memberships.userId, target.userId)));
-    await audit(tx, ctx, {
-      organizationId: ctx.organizationId,
+    await auditInOrganization(tx, ctx, {
       action: 'organization.transfer_ownership',
       targetType: 'user',
       targetId: target.userId,

@@ -1,10 +1,12 @@
-import { timingSafeEqual } from 'node:crypto';
+import { Id } from '@parley/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   authenticateApiKey,
   authenticateSession,
   enterOrganization,
+  constantTimeEqual,
   ServiceError,
+  userActor,
   type Actor,
   type OrgContext,
   type ServiceContext,
@@ -20,16 +22,12 @@ declare module 'fastify' {
     actor: Actor | null;
     /** Set for cookie sessions: the token mutations must echo in X-CSRF-Token. */
     csrfToken: string | null;
+    /** The first `organizationContext` lookup, reused by later callers (idempotency, then the route). */
+    organizationContextPromise: Promise<OrgContext> | null;
   }
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 /**
  * Works out who is calling: `Authorization: Bearer <api key>` or the session cookie. A presented but
@@ -39,6 +37,7 @@ function sameToken(a: string, b: string): boolean {
 export function registerAuthentication(app: FastifyInstance, deps: ServiceDeps): void {
   app.decorateRequest('actor', null);
   app.decorateRequest('csrfToken', null);
+  app.decorateRequest('organizationContextPromise', null);
   app.addHook('preHandler', async (request) => {
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
@@ -52,16 +51,11 @@ export function registerAuthentication(app: FastifyInstance, deps: ServiceDeps):
     if (!token) return;
     const session = await authenticateSession(deps, token);
     if (!session) return;
-    request.actor = {
-      type: 'user',
-      userId: session.user.id,
-      email: session.user.email,
-      isInstanceAdmin: session.user.isInstanceAdmin,
-    };
+    request.actor = userActor(session.user);
     request.csrfToken = session.csrfToken;
     if (!SAFE_METHODS.has(request.method)) {
       const presented = request.headers[CSRF_HEADER];
-      if (typeof presented !== 'string' || !sameToken(presented, session.csrfToken)) {
+      if (typeof presented !== 'string' || !constantTimeEqual(presented, session.csrfToken)) {
         throw new ServiceError(
           'csrf_failed',
           'Missing or wrong X-CSRF-Token header (get it from GET /api/v1/me)',
@@ -78,14 +72,21 @@ export function serviceContext(deps: ServiceDeps, request: FastifyRequest): Serv
   return { ...deps, actor: request.actor, clientIp: request.ip };
 }
 
-/** The caller's context in the organization chosen by the `Parley-Organization` header (or their first). */
+/**
+ * The caller's context in the organization chosen by the `Parley-Organization` header (or their first).
+ * The lookup runs once per request: later calls get the same promise, so a refusal rejects them all
+ * with the same error. The checks that throw synchronously stay synchronous (and are not memoised).
+ */
 export function organizationContext(deps: ServiceDeps, request: FastifyRequest): Promise<OrgContext> {
+  if (request.organizationContextPromise) return request.organizationContextPromise;
   const header = request.headers[ORGANIZATION_HEADER];
   const requested = typeof header === 'string' && header.length > 0 ? header : undefined;
-  if (requested !== undefined && !/^[0-9a-f-]{36}$/i.test(requested)) {
+  if (requested !== undefined && !Id.safeParse(requested).success) {
     throw new ServiceError('organization_not_found', 'Organization not found');
   }
-  return enterOrganization(serviceContext(deps, request), requested);
+  const promise = enterOrganization(serviceContext(deps, request), requested);
+  request.organizationContextPromise = promise;
+  return promise;
 }
 
 export function setSessionCookie(reply: FastifyReply, token: string, expiresAt: Date, secure: boolean): void {

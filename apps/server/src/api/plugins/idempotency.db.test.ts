@@ -10,36 +10,37 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const withKey = (key: string) => ({ 'idempotency-key': key });
-const keyBody = (name: string) => ({ name, scopes: ['agents:read'] });
+// Agents are the example: creating one is a POST whose response holds no secret.
+const keyBody = (name: string) => ({ name });
 
 async function keyNames(owner: SignedInUser): Promise<string[]> {
-  const response = await owner.client.get('/api/v1/api-keys?limit=100');
+  const response = await owner.client.get('/api/v1/agents?limit=100');
   return response.body.data.map((k: { name: string }) => k.name);
 }
 
 describe('Idempotency-Key', () => {
   it('a repeat with the same key replays the first response and creates nothing new', async () => {
     const owner = await h.signup('replay');
-    const first = await owner.client.post('/api/v1/api-keys', keyBody('deploy'), withKey('create-deploy-1'));
-    const second = await owner.client.post('/api/v1/api-keys', keyBody('deploy'), withKey('create-deploy-1'));
+    const first = await owner.client.post('/api/v1/agents', keyBody('deploy'), withKey('create-deploy-1'));
+    const second = await owner.client.post('/api/v1/agents', keyBody('deploy'), withKey('create-deploy-1'));
     expect(first.status).toBe(201);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
     expect(second.status).toBe(201);
     expect(second.headers['idempotent-replayed']).toBe('true');
     expect(second.body).toEqual(first.body);
-    expect(second.body.secret).toMatch(/^prly_/);
+    expect(second.body.id).toBe(first.body.id);
     expect(await keyNames(owner)).toEqual(['deploy']);
     const audits = await h.database.db
       .select()
       .from(auditLog)
-      .where(and(eq(auditLog.organizationId, owner.organizationId), eq(auditLog.action, 'api_key.create')));
+      .where(and(eq(auditLog.organizationId, owner.organizationId), eq(auditLog.action, 'agent.create')));
     expect(audits).toHaveLength(1);
   });
 
   it('the same key with a different request answers 422 idempotency_key_reused', async () => {
     const owner = await h.signup('reuse');
-    expect((await owner.client.post('/api/v1/api-keys', keyBody('a'), withKey('k'))).status).toBe(201);
-    const other = await owner.client.post('/api/v1/api-keys', keyBody('b'), withKey('k'));
+    expect((await owner.client.post('/api/v1/agents', keyBody('a'), withKey('k'))).status).toBe(201);
+    const other = await owner.client.post('/api/v1/agents', keyBody('b'), withKey('k'));
     expect(other.status).toBe(422);
     expect(other.body.error.code).toBe('idempotency_key_reused');
     const otherPath = await owner.client.post('/api/v1/organizations', { name: 'x' }, withKey('k'));
@@ -49,8 +50,8 @@ describe('Idempotency-Key', () => {
 
   it('without the header two identical requests create two keys', async () => {
     const owner = await h.signup('plain');
-    expect((await owner.client.post('/api/v1/api-keys', keyBody('twice'))).status).toBe(201);
-    const again = await owner.client.post('/api/v1/api-keys', keyBody('twice'));
+    expect((await owner.client.post('/api/v1/agents', keyBody('twice'))).status).toBe(201);
+    const again = await owner.client.post('/api/v1/agents', keyBody('twice'));
     expect(again.status).toBe(201);
     expect(again.headers['idempotent-replayed']).toBeUndefined();
     expect(await keyNames(owner)).toEqual(['twice', 'twice']);
@@ -58,7 +59,7 @@ describe('Idempotency-Key', () => {
 
   it('concurrent duplicates run once: the other waits its turn (409) or replays', async () => {
     const owner = await h.signup('race');
-    const send = () => owner.client.post('/api/v1/api-keys', keyBody('raced'), withKey('race-1'));
+    const send = () => owner.client.post('/api/v1/agents', keyBody('raced'), withKey('race-1'));
     const responses = await Promise.all([send(), send(), send()]);
     const fresh = responses.filter((r) => r.status === 201 && r.headers['idempotent-replayed'] === undefined);
     expect(fresh).toHaveLength(1);
@@ -82,11 +83,11 @@ describe('Idempotency-Key', () => {
         createdAt: new Date(Date.now() - minutesAgo * 60_000),
       });
     await hold('busy', 0);
-    const busy = await owner.client.post('/api/v1/api-keys', keyBody('busy'), withKey('busy'));
+    const busy = await owner.client.post('/api/v1/agents', keyBody('busy'), withKey('busy'));
     expect(busy.status).toBe(409);
     expect(busy.body.error.code).toBe('conflict');
     await hold('lost', 10);
-    expect((await owner.client.post('/api/v1/api-keys', keyBody('lost'), withKey('lost'))).status).toBe(201);
+    expect((await owner.client.post('/api/v1/agents', keyBody('lost'), withKey('lost'))).status).toBe(201);
     expect(await keyNames(owner)).toEqual(['lost']);
   });
 
@@ -100,11 +101,11 @@ describe('Idempotency-Key', () => {
       responseBody: { contentType: 'application/json; charset=utf-8', body: '{"stale":true}' },
       createdAt: new Date(Date.now() - 25 * 3600_000),
     });
-    const response = await owner.client.post('/api/v1/api-keys', keyBody('fresh'), withKey('old'));
+    const response = await owner.client.post('/api/v1/agents', keyBody('fresh'), withKey('old'));
     expect(response.status).toBe(201);
     expect(response.headers['idempotent-replayed']).toBeUndefined();
     expect(response.body.name).toBe('fresh');
-    const replay = await owner.client.post('/api/v1/api-keys', keyBody('fresh'), withKey('old'));
+    const replay = await owner.client.post('/api/v1/agents', keyBody('fresh'), withKey('old'));
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body).toEqual(response.body);
   });
@@ -112,15 +113,15 @@ describe('Idempotency-Key', () => {
   it('keys are per organization and per caller: a colleague reusing one gets 422, not the response', async () => {
     const owner = await h.signup('scoped');
     const colleague = await addMember(h, owner, 'admin');
-    const first = await owner.client.post('/api/v1/api-keys', keyBody('mine'), withKey('shared'));
+    const first = await owner.client.post('/api/v1/agents', keyBody('mine'), withKey('shared'));
     expect(first.status).toBe(201);
-    const stolen = await colleague.client.post('/api/v1/api-keys', keyBody('mine'), withKey('shared'));
+    const stolen = await colleague.client.post('/api/v1/agents', keyBody('mine'), withKey('shared'));
     expect(stolen.status).toBe(422);
     expect(stolen.body.error.code).toBe('idempotency_key_reused');
     expect(JSON.stringify(stolen.body)).not.toContain(first.body.secret);
 
     const elsewhere = await h.signup('elsewhere');
-    const own = await elsewhere.client.post('/api/v1/api-keys', keyBody('mine'), withKey('shared'));
+    const own = await elsewhere.client.post('/api/v1/agents', keyBody('mine'), withKey('shared'));
     expect(own.status).toBe(201);
     expect(own.headers['idempotent-replayed']).toBeUndefined();
     expect(own.body.id).not.toBe(first.body.id);
@@ -129,7 +130,7 @@ describe('Idempotency-Key', () => {
   it('refusals are not stored: after a 403 the same key runs again once the caller may', async () => {
     const owner = await h.signup('refused');
     const viewer = await addMember(h, owner, 'viewer');
-    const denied = await viewer.client.post('/api/v1/api-keys', keyBody('later'), withKey('retry-me'));
+    const denied = await viewer.client.post('/api/v1/agents', keyBody('later'), withKey('retry-me'));
     expect(denied.status).toBe(403);
     await h.database.db
       .update(memberships)
@@ -137,7 +138,7 @@ describe('Idempotency-Key', () => {
       .where(
         and(eq(memberships.organizationId, owner.organizationId), eq(memberships.userId, viewer.userId)),
       );
-    const allowed = await viewer.client.post('/api/v1/api-keys', keyBody('later'), withKey('retry-me'));
+    const allowed = await viewer.client.post('/api/v1/agents', keyBody('later'), withKey('retry-me'));
     expect(allowed.status).toBe(201);
     expect(allowed.headers['idempotent-replayed']).toBeUndefined();
   });
@@ -156,16 +157,16 @@ describe('Idempotency-Key', () => {
   it('rejects a malformed key with 400 naming the header', async () => {
     const owner = await h.signup('malformed');
     for (const key of ['', 'x'.repeat(256), 'tab\there']) {
-      const response = await owner.client.post('/api/v1/api-keys', keyBody('never'), withKey(key));
+      const response = await owner.client.post('/api/v1/agents', keyBody('never'), withKey(key));
       expect(response.status).toBe(400);
       expect(response.body.error.code).toBe('invalid_request');
       expect(response.body.error.details).toEqual([
         { path: 'headers.idempotency-key', message: 'must be 1–255 printable ASCII characters' },
       ]);
     }
-    expect(
-      (await owner.client.post('/api/v1/api-keys', keyBody('ok'), withKey('x'.repeat(255)))).status,
-    ).toBe(201);
+    expect((await owner.client.post('/api/v1/agents', keyBody('ok'), withKey('x'.repeat(255)))).status).toBe(
+      201,
+    );
     expect(await keyNames(owner)).toEqual(['ok']);
   });
 
@@ -182,8 +183,8 @@ describe('Idempotency-Key', () => {
 
   it('applies to authenticated POSTs only', async () => {
     const owner = await h.signup('only-posts');
-    const read = await owner.client.get('/api/v1/api-keys', withKey('read'));
-    const readAgain = await owner.client.get('/api/v1/api-keys', withKey('read'));
+    const read = await owner.client.get('/api/v1/agents', withKey('read'));
+    const readAgain = await owner.client.get('/api/v1/agents', withKey('read'));
     expect(readAgain.headers['idempotent-replayed']).toBeUndefined();
     expect(readAgain.status).toBe(read.status);
     // Anonymous sign-ups have no organization to keep a key in: the header is ignored.
@@ -200,5 +201,46 @@ describe('Idempotency-Key', () => {
       );
       expect(response.status).toBe(201);
     }
+  });
+});
+
+describe('Idempotency-Key on responses that hold a one-time secret', () => {
+  it('a retried API-key creation creates nothing new and never shows the secret again, nor stores it', async () => {
+    const owner = await h.signup('secretive');
+    const first = await owner.client.post(
+      '/api/v1/api-keys',
+      { name: 'ci', scopes: ['agents:read'] },
+      withKey('mint-1'),
+    );
+    expect(first.status).toBe(201);
+    const retry = await owner.client.post(
+      '/api/v1/api-keys',
+      { name: 'ci', scopes: ['agents:read'] },
+      withKey('mint-1'),
+    );
+    expect(retry.status).toBe(409);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body.error.details).toEqual({ id: first.body.id });
+    expect(JSON.stringify(retry.body)).not.toContain(first.body.secret);
+    const keys = await owner.client.get('/api/v1/api-keys');
+    expect(keys.body.data).toHaveLength(1);
+    const stored = await h.database.db
+      .select()
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.organizationId, owner.organizationId));
+    expect(JSON.stringify(stored)).not.toContain(first.body.secret);
+  });
+
+  it('the same holds for invitation tokens', async () => {
+    const owner = await h.signup('inviter');
+    const body = { email: 'guest@example.test', role: 'viewer' };
+    const first = await owner.client.post('/api/v1/invitations', body, withKey('invite-1'));
+    const retry = await owner.client.post('/api/v1/invitations', body, withKey('invite-1'));
+    expect([first.status, retry.status]).toEqual([201, 409]);
+    const stored = await h.database.db
+      .select()
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.organizationId, owner.organizationId));
+    expect(JSON.stringify(stored)).not.toContain(first.body.token);
   });
 });

@@ -14,6 +14,14 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'idempotent-replayed';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route's success response carries a secret shown once (a new API key, an invitation token).
+     * Its replay must not reveal it again, and the database must not keep it: a retry is told the
+     * request already succeeded and which object it made.
+     */
+    respondsWithSecret?: boolean;
+  }
   interface FastifyRequest {
     /** Set while this request holds its Idempotency-Key; its response is then recorded or released. */
     idempotency: IdempotencyReservation | null;
@@ -31,6 +39,29 @@ const RETRYABLE_4XX = new Set([401, 403, 408, 409, 423, 425, 429]);
 /** Final outcomes are replayed: successes and deterministic client errors. 5xx rolled back; retry runs. */
 export const isReplayable = (status: number) =>
   (status >= 200 && status < 300) || (status >= 400 && status < 500 && !RETRYABLE_4XX.has(status));
+
+/** What is kept for a success whose body holds a one-time secret: a conflict naming the created object. */
+function secretFreeReplay(requestId: string, payload: string): StoredResponse {
+  let id: unknown;
+  try {
+    id = (JSON.parse(payload) as { id?: unknown }).id;
+  } catch {
+    id = undefined;
+  }
+  const created = typeof id === 'string' ? ` (id ${id})` : '';
+  return {
+    statusCode: 409,
+    contentType: 'application/json; charset=utf-8',
+    body: JSON.stringify({
+      error: {
+        code: 'conflict',
+        message: `This request already succeeded${created}; its secret was shown once and is not kept.`,
+        details: typeof id === 'string' ? { id } : undefined,
+        requestId,
+      },
+    }),
+  };
+}
 
 function sendStored(reply: FastifyReply, response: StoredResponse) {
   reply.code(response.statusCode).header(REPLAYED_HEADER, 'true');
@@ -80,7 +111,14 @@ export function registerIdempotency(app: FastifyInstance, deps: ServiceDeps): vo
     // Only the status and body are replayed, so a response whose meaning lies in a cookie is not stored.
     const storable = isReplayable(reply.statusCode) && body !== undefined && !reply.hasHeader('set-cookie');
     try {
-      if (storable) {
+      if (
+        storable &&
+        body !== null &&
+        reply.statusCode < 300 &&
+        request.routeOptions.config.respondsWithSecret
+      ) {
+        await recordIdempotentResponse(deps, reservation, secretFreeReplay(String(request.id), body));
+      } else if (storable) {
         const contentType = reply.getHeader('content-type');
         await recordIdempotentResponse(deps, reservation, {
           statusCode: reply.statusCode,

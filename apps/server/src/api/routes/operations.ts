@@ -1,3 +1,5 @@
+import { constantTimeEqual } from '@parley/services';
+import { sendError } from '../plugins/errors.js';
 import { z } from 'zod';
 import type { Registry } from 'prom-client';
 import type { ApiApp } from '../types.js';
@@ -13,6 +15,8 @@ export interface OperationsOptions {
   startedAt: Date;
   checkReady: () => Promise<Readiness>;
   metrics: Registry;
+  /** When set, scrapers must present it as a bearer token. */
+  metricsToken?: string | undefined;
 }
 
 /** Liveness, readiness, build info and Prometheus metrics: what a load balancer and a scraper need. */
@@ -70,7 +74,16 @@ export function operationsRoutes(app: ApiApp, options: OperationsOptions): void 
       uptimeSeconds: Math.round((Date.now() - options.startedAt.getTime()) / 1000),
     }),
   );
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    const presented = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (options.metricsToken && !(presented && constantTimeEqual(presented, options.metricsToken))) {
+      return sendError(
+        request,
+        reply,
+        'unauthenticated',
+        'GET /metrics needs `Authorization: Bearer <PARLEY_METRICS_TOKEN>`',
+      );
+    }
     reply.header('content-type', options.metrics.contentType);
     return options.metrics.metrics();
   });

@@ -8,6 +8,7 @@ export const apiKeyRoutes: RouteModule = (app, { deps }) => {
   app.post(
     '/api-keys',
     {
+      config: { respondsWithSecret: true },
       schema: {
         tags,
         summary: 'Create an API key (its secret is shown once)',

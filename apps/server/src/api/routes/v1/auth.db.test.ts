@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditLog, eq } from '@parley/db';
 import { createHarness, uniqueEmail, type Harness } from '../../../testing/harness.js';
 
 let h: Harness;
@@ -41,6 +42,24 @@ describe('setup, signup and login', () => {
     });
     expect(twice.status).toBe(409);
     expect(twice.body.error.code).toBe('email_taken');
+  });
+
+  it('two sign-ups racing for one email: one account, and the other a clean 409', async () => {
+    const email = uniqueEmail('racer');
+    const body = { email, password: 'correct horse battery', name: 'Racer', organizationName: 'Race' };
+    const results = await Promise.all([
+      h.anonymous.post('/api/v1/auth/signup', body),
+      h.anonymous.post('/api/v1/auth/signup', body),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+    expect(results.find((r) => r.status === 409)?.body.error.code).toBe('email_taken');
+  });
+
+  it('logout is audited', async () => {
+    const user = await h.signup('leaver');
+    await user.client.post('/api/v1/auth/logout');
+    const rows = await h.database.db.select().from(auditLog).where(eq(auditLog.actorId, user.userId));
+    expect(rows.map((r) => r.action)).toContain('user.logout');
   });
 
   it('login answers the same for an unknown user and a wrong password', async () => {

@@ -8,6 +8,9 @@ import {
   needsSetup,
   readInstanceSettings,
   signup,
+  ServiceError,
+  userActor,
+  type ServiceContext,
   type SignedIn,
 } from '@parley/services';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -20,9 +23,9 @@ import {
 } from '../../plugins/auth.js';
 import type { ApiEnv, RouteModule } from '../../types.js';
 
-const anonymousContext = (env: ApiEnv, request: FastifyRequest) => ({
+const anonymousContext = (env: ApiEnv, request: FastifyRequest): ServiceContext => ({
   ...env.deps,
-  actor: { type: 'system' as const, label: 'anonymous' },
+  actor: { type: 'anonymous' },
   clientIp: request.ip,
 });
 
@@ -97,7 +100,11 @@ export const authRoutes: RouteModule = (app, env) => {
     { schema: { tags, summary: 'End the session', response: { 204: z.null() } } },
     async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE];
-      if (token) await endSession(env.deps, token);
+      if (token)
+        await endSession(
+          request.actor ? serviceContext(env.deps, request) : anonymousContext(env, request),
+          token,
+        );
       clearSessionCookie(reply, env.secureCookies);
       return reply.code(204).send(null);
     },
@@ -108,7 +115,11 @@ export const authRoutes: RouteModule = (app, env) => {
     { schema: { tags, summary: 'The signed-in user, their organizations and roles', response: { 200: Me } } },
     async (request) => {
       const ctx = serviceContext(env.deps, request);
-      const current = await organizationContext(env.deps, request).catch(() => null);
+      // A user who belongs to no organization (or named one they are not in) still has a profile.
+      const current = await organizationContext(env.deps, request).catch((error: unknown) => {
+        if (error instanceof ServiceError) return null;
+        throw error;
+      });
       return getMe(ctx, { organizationId: current?.organizationId ?? null, csrfToken: request.csrfToken });
     },
   );
@@ -122,11 +133,6 @@ async function withOrganizations(
   signedIn: SignedIn,
 ): Promise<Me> {
   setSessionCookie(reply, signedIn.session.token, signedIn.session.expiresAt, env.secureCookies);
-  const { id: userId, email, isInstanceAdmin } = signedIn.user;
-  const ctx = {
-    ...env.deps,
-    actor: { type: 'user' as const, userId, email, isInstanceAdmin },
-    clientIp: request.ip,
-  };
+  const ctx = { ...env.deps, actor: userActor(signedIn.user), clientIp: request.ip };
   return getMe(ctx, { organizationId: signedIn.organizationId, csrfToken: signedIn.session.csrfToken });
 }

@@ -93,27 +93,20 @@ describe('inviting', () => {
     expect(await pendingIds(owner.client)).toEqual([]);
   });
 
-  it('members, viewers and keys without admin cannot invite or revoke; an admin key can', async () => {
+  it('members, viewers and keys (even admin keys) cannot invite or revoke', async () => {
     const owner = await h.signup('keys');
     const member = await addMember(h, owner, 'member');
     const viewer = await addMember(h, owner, 'viewer');
     const pending = await invite(owner.client, 'someone@example.test', 'member');
     const readKey = await h.apiKey(owner, ['members:read']);
-    for (const client of [member.client, viewer.client, readKey]) {
+    const adminKey = await h.apiKey(owner, ['admin']);
+    for (const client of [member.client, viewer.client, readKey, adminKey]) {
       const created = await client.post('/api/v1/invitations', { email: 'x@example.test', role: 'viewer' });
       expect(created.status).toBe(403);
       expect((await client.delete(`/api/v1/invitations/${pending.id}`)).status).toBe(403);
       // Looking is allowed to everyone who may see the members.
       expect(await pendingIds(client)).toEqual([pending.id]);
     }
-    const adminKey = await h.apiKey(owner, ['admin']);
-    expect(
-      (await adminKey.post('/api/v1/invitations', { email: 'y@example.test', role: 'viewer' })).status,
-    ).toBe(201);
-    const [row] = await auditRows(h.database, owner.organizationId, 'invitation.create').then((rows) =>
-      rows.filter((r) => r.actorType === 'api_key'),
-    );
-    expect(row).toBeDefined();
   });
 });
 

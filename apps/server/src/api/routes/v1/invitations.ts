@@ -18,6 +18,7 @@ export const invitationRoutes: RouteModule = (app, { deps }) => {
   app.post(
     '/invitations',
     {
+      config: { respondsWithSecret: true },
       schema: {
         tags,
         summary: 'Invite someone by email (the token and link are shown once)',

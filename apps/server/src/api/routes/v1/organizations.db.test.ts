@@ -376,13 +376,14 @@ describe('tenant isolation', () => {
     expect((await asB.get('/api/v1/members')).status).toBe(404);
     expect((await asB.get('/api/v1/invitations')).status).toBe(404);
     expect((await asB.delete(`/api/v1/invitations/${bInvitationId}`)).status).toBe(404);
-    // In its own organization, B's objects are missing, exactly like unknown ones.
-    const revoke = await key.delete(`/api/v1/invitations/${bInvitationId}`);
+    // Managing people is not for keys at all; A's owner, in A, finds B's objects missing like unknown ones.
+    expect((await key.delete(`/api/v1/invitations/${bInvitationId}`)).body.error.code).toBe('forbidden');
+    const revoke = await a.client.delete(`/api/v1/invitations/${bInvitationId}`);
     expect(revoke.status).toBe(404);
     expect(revoke.body.error.code).toBe('invitation_not_found');
-    const patch = await key.patch(`/api/v1/members/${b.userId}`, { role: 'viewer' });
+    const patch = await a.client.patch(`/api/v1/members/${b.userId}`, { role: 'viewer' });
     expect(patch.body.error.code).toBe('member_not_found');
-    const remove = await key.delete(`/api/v1/members/${b.userId}`);
+    const remove = await a.client.delete(`/api/v1/members/${b.userId}`);
     expect(remove.body.error.code).toBe('member_not_found');
     const invitations = await key.get('/api/v1/invitations');
     expect(invitations.body.data).toEqual([]);
