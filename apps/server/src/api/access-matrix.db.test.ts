@@ -3,6 +3,7 @@
 // through a session and through a key. A new route must be added to ROUTES (a test checks that).
 import { ROLE_PERMISSIONS, SCOPE_PERMISSIONS, type Permission } from '@parley/services';
 import type { ApiKeyScope, Role } from '@parley/contracts';
+import { auditLog, count, eq } from '@parley/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Client, type Harness, type SignedInUser } from '../testing/harness.js';
 import { addMember, invite } from '../testing/teams.js';
@@ -164,6 +165,14 @@ const NOT_ORGANIZATION_ROUTES = new Set([
   'PATCH /admin/settings',
 ]);
 
+async function auditCount(organizationId: string): Promise<number> {
+  const [row] = await h.database.db
+    .select({ n: count() })
+    .from(auditLog)
+    .where(eq(auditLog.organizationId, organizationId));
+  return row?.n ?? 0;
+}
+
 const label = (r: Route) => `${r.method} ${r.path}`;
 const fill = (path: string, t: Targets) =>
   `/api/v1${path.replace(/:(\w+)/g, (_m, name: string) => t[name] ?? `:${name}`)}`;
@@ -215,9 +224,14 @@ describe('roles', () => {
         const allowed = ROLE_PERMISSIONS[role].has(route.permission);
         if (allowed && route.denialsOnly) continue;
         const targets = (await route.targets?.(ownerA)) ?? {};
+        const auditBefore = await auditCount(ownerA.organizationId);
         const response = await call(roleClients[role], route, targets);
         if (allowed) {
           expect(response.status, `${role}: ${JSON.stringify(response.body)}`).toBeLessThan(300);
+          // Every mutation leaves its audit row; reads leave none.
+          const written = (await auditCount(ownerA.organizationId)) - auditBefore;
+          if (route.method === 'GET') expect(written).toBe(0);
+          else expect(written, `${label(route)} wrote no audit row`).toBeGreaterThanOrEqual(1);
         } else {
           expect([response.status, response.body.error?.code], role).toEqual([403, 'forbidden']);
         }
