@@ -97,7 +97,7 @@ describe('fuzzing JSON bodies', () => {
           }
           if (response.status >= 400) expect(typeof response.body.error?.code).toBe('string');
         }),
-        { numRuns: 40 },
+        { numRuns: Number(process.env.PARLEY_FUZZ_RUNS ?? 40) },
       );
     }
   });

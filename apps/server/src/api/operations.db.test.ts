@@ -117,6 +117,17 @@ describe('API hygiene', () => {
     expect(JSON.stringify(response.body.error.details)).toContain('isInstanceAdmin');
   });
 
+  it('a NUL character, which PostgreSQL cannot store, is a 400 naming the field', async () => {
+    const owner = await h.signup('nul');
+    const body = await owner.client.post('/api/v1/agents', { name: 'bad\u0000name' });
+    expect(body.status).toBe(400);
+    expect(body.body.error.details).toEqual([{ path: 'body.name', message: expect.stringMatching(/NUL/) }]);
+    const nested = await owner.client.post('/api/v1/agents', { name: 'ok', metadata: { note: ['\u0000'] } });
+    expect(nested.body.error.details[0].path).toBe('body.metadata.note.0');
+    const query = await owner.client.get('/api/v1/audit-log?action=%00');
+    expect([query.status, query.body.error.details[0].path]).toEqual([400, 'querystring.action']);
+  });
+
   it('an unknown route is a 404 in the error format', async () => {
     const response = await h.anonymous.get('/api/v1/nothing-here');
     expect(response.status).toBe(404);

@@ -125,3 +125,31 @@ describe('login rate limit', () => {
     }
   });
 });
+
+describe('login rate limit per account', () => {
+  it('guessing one account from many addresses is stopped too', async () => {
+    const limited = await createHarness({ loginRateLimitPerMinute: 3 });
+    try {
+      const attempt = (n: number) =>
+        limited.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          remoteAddress: `192.0.2.${n}`,
+          payload: { email: limited.operator.email, password: 'wrong password' },
+        });
+      const statuses = [];
+      for (let i = 1; i <= 4; i++) statuses.push((await attempt(i)).statusCode);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      // Another account from a fresh address is unaffected.
+      const other = await limited.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        remoteAddress: '192.0.2.99',
+        payload: { email: 'someone-else@example.test', password: 'wrong password' },
+      });
+      expect(other.statusCode).toBe(401);
+    } finally {
+      await limited.close();
+    }
+  });
+});

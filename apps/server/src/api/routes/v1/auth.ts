@@ -6,6 +6,7 @@ import {
   getMe,
   login,
   needsSetup,
+  hashToken,
   readInstanceSettings,
   signup,
   ServiceError,
@@ -33,6 +34,12 @@ export const authRoutes: RouteModule = (app, env) => {
   const tags = ['auth'];
   // Brute-force protection: per client IP, in Redis when configured so all processes share it.
   const rateLimit = { max: env.loginRateLimitPerMinute, timeWindow: '1 minute' };
+
+  // The per-account counter is keyed by a hash, so no email address sits in Redis.
+  const accountLimit = app.createRateLimit({
+    ...rateLimit,
+    keyGenerator: (request) => `login-account:${hashToken((request.body as { email?: string }).email ?? '')}`,
+  });
 
   app.get(
     '/auth/status',
@@ -87,6 +94,16 @@ export const authRoutes: RouteModule = (app, env) => {
     '/auth/login',
     {
       config: { rateLimit },
+      // Guessing one account's password from many addresses is limited per account too.
+      preHandler: async (request) => {
+        const attempt = await accountLimit(request);
+        if (!attempt.isAllowed && attempt.isExceeded) {
+          throw new ServiceError(
+            'rate_limited',
+            `Too many sign-in attempts for this account; retry in ${attempt.ttlInSeconds} s`,
+          );
+        }
+      },
       schema: { tags, summary: 'Sign in with email and password', body: LoginBody, response: { 200: Me } },
     },
     async (request, reply) => {
