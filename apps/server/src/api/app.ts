@@ -17,7 +17,7 @@ import { registerAuthentication } from './plugins/auth.js';
 import { errorBody, registerErrorHandling } from './plugins/errors.js';
 import { registerIdempotency } from './plugins/idempotency.js';
 import { registerMetrics } from './plugins/metrics.js';
-import { registerNulCharacterCheck } from './plugins/nul-characters.js';
+import { registerInputLimits } from './plugins/input-limits.js';
 import { operationsRoutes, type Readiness } from './routes/operations.js';
 import { HOME_PAGE, SETUP_PAGE } from './pages/setup-page.js';
 import { V1_ROUTES } from './routes/v1/index.js';
@@ -75,7 +75,7 @@ export async function buildApp(options: AppOptions) {
   });
 
   registerErrorHandling(app);
-  registerNulCharacterCheck(app);
+  registerInputLimits(app);
   const metrics = registerMetrics(app);
   await app.register(cookie);
   await app.register(rateLimit, {

@@ -128,6 +128,27 @@ describe('API hygiene', () => {
     expect([query.status, query.body.error.details[0].path]).toEqual([400, 'querystring.action']);
   });
 
+  it('nesting deeper than any configuration needs is a 400, not a stack overflow', async () => {
+    const owner = await h.signup('deep');
+    const options = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000);
+    const raw = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/agents',
+      headers: {
+        'content-type': 'application/json',
+        cookie: owner.client.auth.cookie ?? '',
+        'x-csrf-token': owner.client.auth.csrfToken ?? '',
+      },
+      payload: `{"name":"deep","llm":{"provider":"openai","model":"m","options":${options}}}`,
+    });
+    const response = { status: raw.statusCode, body: JSON.parse(raw.body) };
+    expect(response.status).toBe(400);
+    expect(response.body.error.details[0]).toEqual({
+      path: expect.stringMatching(/^body\.llm\.options\.a\.a/),
+      message: expect.stringMatching(/deeper than 32 levels/),
+    });
+  });
+
   it('an unknown route is a 404 in the error format', async () => {
     const response = await h.anonymous.get('/api/v1/nothing-here');
     expect(response.status).toBe(404);
