@@ -140,7 +140,9 @@ describe('quick start on the embedded default', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: 'owner@example.test', password: 'a long enough password' }),
     });
-    await new Promise<void>((resolve) => server.child.stdout.once('data', () => resolve()));
+    await server.waitForOutput(/"msg":"incoming request"[^\n]*/, (line) =>
+      line.includes('/api/v1/auth/login'),
+    );
     const code = await server.stop('SIGTERM');
     expect((await inFlight).status).toBe(200);
     expect(code).toBe(0);

@@ -50,6 +50,8 @@ export interface RunningServer {
   setupLink: string | null;
   output: () => string;
   exited: Promise<number | null>;
+  /** Resolves once the server prints a line matching `pattern` (and `accept`), counting what it printed before. */
+  waitForOutput(pattern: RegExp, accept?: (line: string) => boolean): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -76,6 +78,17 @@ export function startServer(
         setupLink: /(http:\/\/\S+\/setup\?token=\S+)/.exec(output)?.[1] ?? null,
         output: () => output,
         exited,
+        waitForOutput: (pattern, accept = () => true) =>
+          new Promise<void>((done) => {
+            const seen = () => output.split('\n').some((line) => pattern.test(line) && accept(line));
+            if (seen()) return done();
+            const check = () => {
+              if (!seen()) return;
+              child.stdout.off('data', check);
+              done();
+            };
+            child.stdout.on('data', check);
+          }),
         stop: (signal = 'SIGTERM') => {
           child.kill(signal);
           return exited;
