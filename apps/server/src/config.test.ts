@@ -45,6 +45,9 @@ describe('configuration', () => {
   });
 
   it('prefers the public URL and maps wildcard hosts to localhost', () => {
+    expect(publicUrlOf(parseConfig({ PARLEY_PUBLIC_URL: 'https://voice.example.com//' }))).toBe(
+      'https://voice.example.com',
+    );
     expect(publicUrlOf(parseConfig({ PARLEY_PUBLIC_URL: 'https://voice.example.com/' }))).toBe(
       'https://voice.example.com',
     );

@@ -114,8 +114,9 @@ export const SECRET_SETTINGS: ReadonlySet<keyof Config> = new Set([
   'PARLEY_METRICS_TOKEN',
 ]);
 
+/** The instance's base URL without a trailing slash: every link is built by appending a path to it. */
 export function publicUrlOf(config: Config, port = config.PARLEY_PORT): string {
-  if (config.PARLEY_PUBLIC_URL) return config.PARLEY_PUBLIC_URL.replace(/\/$/, '');
+  if (config.PARLEY_PUBLIC_URL) return config.PARLEY_PUBLIC_URL.replace(/\/+$/, '');
   const host =
     config.PARLEY_HOST === '0.0.0.0' || config.PARLEY_HOST === '::' ? 'localhost' : config.PARLEY_HOST;
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -34,7 +34,7 @@ export async function issueSetupLink(deps: ServiceDeps): Promise<string | null> 
       target: instanceSettings.key,
       set: { value: hashToken(token), updatedAt: new Date() },
     });
-  return `${deps.publicUrl.replace(/\/$/, '')}/setup?token=${token}`;
+  return `${deps.publicUrl}/setup?token=${token}`;
 }
 
 /** Redeems the setup link: the first user, owner of the first organization and instance administrator. */
