@@ -45,3 +45,8 @@ export function samplesForDurationMs(durationMs: number, sampleRateHz: number): 
 export function isSampleRateHz(value: number): value is SampleRateHz {
   return (SAMPLE_RATES_HZ as readonly number[]).includes(value);
 }
+
+/** A short label such as `mulaw/8000` for events and logs. */
+export function formatLabel(format: AudioFormat): string {
+  return `${format.encoding}/${format.sampleRateHz}`;
+}

@@ -1,0 +1,3 @@
+export * from './llm.js';
+export * from './stt.js';
+export * from './tts.js';

@@ -1,0 +1,25 @@
+import type { ToolCall, ToolDefinition } from '../providers/llm.js';
+
+/** What a tool run produced; errors are results too, so the model can tell the caller. */
+export type ToolOutcome =
+  /** `endCall`: hang up once the agent's reply to this result has been heard (an end-call tool). */
+  | { status: 'ok'; content: string; endCall?: boolean }
+  | { status: 'error'; content: string; code: 'timeout' | 'failed' | 'invalid_arguments' | 'unknown_tool' };
+
+export interface ToolInvocation {
+  call: ToolCall;
+  /** Identifies the call for logs and idempotency on the customer's side. */
+  callId: string;
+  /** Aborted on barge-in, hang-up or timeout. */
+  signal: AbortSignal;
+}
+
+/**
+ * Runs the agent's tools. The voice core only knows this interface: webhook and MCP tools (and
+ * built-ins such as end-call) live behind it.
+ */
+export interface ToolExecutor {
+  /** The tools the model may call right now. */
+  definitions(): readonly ToolDefinition[];
+  execute(invocation: ToolInvocation): Promise<ToolOutcome>;
+}
