@@ -21,7 +21,7 @@ export interface OutboundPacerOptions {
 
 export interface PacerStats {
   framesSent: number;
-  /** Frames sent more than a frame's duration after their deadline (our event loop was late). */
+  /** Timer wake-ups more than a frame's duration after their deadline (our event loop was late). */
   lateFrames: number;
   /** Audio arrived after the far end had run dry in the middle of an utterance. */
   underruns: number;
@@ -158,6 +158,8 @@ export class OutboundPacer {
         if (!this.timer) {
           this.timer = clock.setTimer(dueAtMs - now, () => {
             this.timer = null;
+            // Woken more than a frame after the deadline: our event loop was busy.
+            if (clock.now() - dueAtMs > this.frameMs) this.stats.lateFrames++;
             this.pump();
           });
         }
@@ -169,8 +171,6 @@ export class OutboundPacer {
         // The far end had nothing left to play: either a new response or a stall mid-utterance.
         if (this.inUtterance && this.playheadEndMs > Number.NEGATIVE_INFINITY) this.stats.underruns++;
         this.playheadEndMs = now;
-      } else if (now - dueAtMs > this.frameMs) {
-        this.stats.lateFrames++;
       }
       this.playheadEndMs += durationMs(item.frame.byteLength, this.options.format);
       this.inUtterance = true;

@@ -76,8 +76,9 @@ function buildTable(fromHz: number, toHz: number): PolyphaseTable {
   // Half-width of the prototype filter in up-rate samples.
   const halfWidth = (HALF_WIDTH_LOW_RATE_SAMPLES * upRateHz) / lowerHz;
   // Up-rate distance from an output to input n0 + d is τ = p − d·L for phase p; keep |τ| < halfWidth.
-  const firstTapOffset = Math.ceil((-halfWidth + 1) / up) - 1;
-  const lastTapOffset = Math.floor((up - 1 + halfWidth) / up);
+  // (halfWidth is a whole number: the up-rate is a multiple of the lower rate.)
+  const firstTapOffset = Math.floor(-halfWidth / up) + 1;
+  const lastTapOffset = Math.ceil((up - 1 + halfWidth) / up) - 1;
   const tapsPerPhase = lastTapOffset - firstTapOffset + 1;
   const taps = new Float64Array(up * tapsPerPhase);
   const i0Beta = besselI0(KAISER_BETA);
@@ -122,7 +123,7 @@ export class StreamingResampler {
   readonly delaySamples: number;
   private readonly table: PolyphaseTable | null;
   /** Input history; `history[0]` is input sample number `historyStart` (negative = implicit zeros). */
-  private history: Int16Array = EMPTY;
+  private history: Float64Array = new Float64Array(0);
   private historyLength = 0;
   private historyStart = 0;
   /** Input samples received since the start of the stream. */
@@ -191,7 +192,7 @@ export class StreamingResampler {
 
   private ensureCapacity(length: number): void {
     if (this.history.length >= length) return;
-    const grown = new Int16Array(Math.max(length, this.history.length * 2, 256));
+    const grown = new Float64Array(Math.max(length, this.history.length * 2, 256));
     grown.set(this.history.subarray(0, this.historyLength));
     this.history = grown;
   }

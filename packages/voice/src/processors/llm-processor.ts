@@ -313,6 +313,8 @@ export class LlmProcessor extends FrameProcessor {
       });
     try {
       await this.respond(frame.turnId, 'llm', emit, untilConfirmed);
+      // A quick draft may be complete before the turn is: keep it until turn-taking decides.
+      await untilConfirmed();
     } finally {
       this.held.delete(frame.turnId);
       if (!entry.confirmed) this.context.removeTurn(frame.turnId, frame.text);

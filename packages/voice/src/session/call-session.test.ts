@@ -89,7 +89,64 @@ describe('a turn', () => {
   });
 });
 
+describe('speculative replies', () => {
+  it('start the model before the silence is over and speak as soon as the turn ends', async () => {
+    const call = createTestCall({ turnTaking: { speculativeReplies: true } });
+    call.llm.reply({ text: 'Hi! What can I do for you?', firstTokenMs: 400 });
+    await afterGreeting(call);
+    await call.speak(600, 'hello there', { finalDelayMs: 100 });
+    const speechEnd = call.clock.now();
+    await call.until((event) => event.type === 'agent.speech.started' && event.turnId > 1);
+    expect(call.decisions('speculative.started')).toHaveLength(1);
+    expect(call.decisions('speculative.confirmed')).toHaveLength(1);
+    // Without the draft this would be silence (500 ms) + first token (400 ms) after the speech.
+    expect(call.clock.now() - speechEnd).toBeLessThan(700);
+    expect(call.llm.requests).toHaveLength(1);
+  });
+
+  it('throw the draft away (and cancel it) when the caller keeps talking', async () => {
+    const call = createTestCall({ turnTaking: { speculativeReplies: true } });
+    call.llm.reply({ text: 'Draft answer.', firstTokenMs: 600 }, { text: 'Real answer.' });
+    await afterGreeting(call);
+    await call.speak(500, 'I need', { finalDelayMs: 50 });
+    await call.run(250);
+    await call.speak(600, 'a taxi please');
+    await call.until((event) => event.type === 'agent.speech.ended' && event.text === 'Real answer.');
+    expect(call.decisions('speculative.discarded')).toHaveLength(1);
+    expect(call.llm.requests[0]!.aborted).toBe(true);
+    expect(call.llm.requests[1]!.messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual([
+      'I need a taxi please',
+    ]);
+    expect(call.eventsOf('agent.speech.ended').some((event) => event.text === 'Draft answer.')).toBe(false);
+  });
+});
+
 describe('barge-in', () => {
+  it('yields at once to an interrupt phrase, even a short one', async () => {
+    const call = createTestCall({ turnTaking: { minInterruptionSpeechMs: 800 } });
+    call.llm.reply({ text: LONG_REPLY });
+    await afterGreeting(call);
+    await call.speak(600, 'when do you open');
+    await call.until((event) => event.type === 'agent.speech.started' && event.turnId > 1);
+    await call.run(500);
+    await call.speak(300, 'stop');
+    await call.until((event) => event.type === 'agent.speech.interrupted');
+    expect(call.decisions('barge_in')[0]!.reason).toContain('stop');
+  });
+
+  it('does not yield to speech shorter than the minimum', async () => {
+    const call = createTestCall({ turnTaking: { minInterruptionSpeechMs: 600, minInterruptionWords: 0 } });
+    call.llm.reply({ text: LONG_REPLY });
+    await afterGreeting(call);
+    await call.speak(600, 'when do you open');
+    await call.until((event) => event.type === 'agent.speech.started' && event.turnId > 1);
+    const clears = call.line.clears.length;
+    await call.speak(400, null);
+    await call.run(300);
+    expect(call.line.clears.length).toBe(clears);
+    expect(call.decisions('barge_in.ignored')[0]!.reason).toContain('shorter');
+  });
+
   it('during playback: clears the line, cancels synthesis and keeps only what was heard', async () => {
     const call = createTestCall();
     call.llm.reply({ text: LONG_REPLY });

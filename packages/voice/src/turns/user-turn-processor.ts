@@ -262,6 +262,8 @@ export class UserTurnProcessor extends FrameProcessor {
         this.decide('speculative.confirmed', 'the turn ended with the text the draft was started on', timing);
         this.decide('turn.committed', reason, timing);
         this.options.latency?.mark(draft.turnId, 'committed', this.ctx.callTimeMs());
+        this.agentTakesTurn(draft.turnId);
+        this.ctx.emit({ type: 'user.turn', turnId: draft.turnId, text });
         this.push({ type: 'user.turn.confirmed', turnId: draft.turnId });
         return;
       }
