@@ -6,13 +6,13 @@ import {
   startCartesiaSimulator,
   startLlmSimulator,
   startSttSimulator,
-  ThresholdVad,
   constant,
 } from '@parley/testkit';
 import {
   CallSession,
   InMemoryCall,
   MULAW_8K,
+  SileroVadModel,
   WavWriter,
   encodeMulaw,
   memoryWavSink,
@@ -121,7 +121,7 @@ describe('a call through the provider simulators', () => {
       stt: new DeepgramStt({ apiKey: 'dg-key', baseUrl: sims.stt.url }),
       llm: new OpenAiCompatibleChat({ apiKey: 'llm-key', baseUrl: sims.llm.url, model: 'sim' }),
       tts: [new CartesiaTts({ apiKey: 'tts-key', baseUrl: sims.tts.baseUrl })],
-      vad: new ThresholdVad(),
+      vad: (await SileroVadModel.shared()).createStream(8000),
       recording: new WavWriter(sink, { sampleRateHz: 8000, channels: 2 }),
       onEvent: (event) => {
         events.push(event);
@@ -136,7 +136,10 @@ describe('a call through the provider simulators', () => {
     expect(spoken).toMatchObject({ text: 'We open at nine on Saturdays.' });
     expect(line.receivedAudioMs).toBeGreaterThan(1000);
     // The model was asked with the system prompt and the caller's words.
-    expect(sims.llm.requests[0]!.body.messages?.at(-1)).toEqual({ role: 'user', content: fixture.transcript });
+    expect(sims.llm.requests[0]!.body.messages?.at(-1)).toEqual({
+      role: 'user',
+      content: fixture.transcript,
+    });
     const latency = events.find(
       (e) => e.type === 'turn.latency' && e.latency.turnId === (turn as { turnId: number }).turnId,
     );

@@ -122,8 +122,11 @@ export class StreamingResampler {
   /** Latency in output samples: how many outputs `process()` holds back until more input (or flush). */
   readonly delaySamples: number;
   private readonly table: PolyphaseTable | null;
-  /** Input history; `history[0]` is input sample number `historyStart` (negative = implicit zeros). */
-  private history: Float64Array = new Float64Array(0);
+  /**
+   * Input history as floats (the dot product runs about twice as fast without int→float conversion);
+   * `history[0]` is input sample number `historyStart` (negative numbers are the zeros before the start).
+   */
+  private history = new Float64Array(0);
   private historyLength = 0;
   private historyStart = 0;
   /** Input samples received since the start of the stream. */

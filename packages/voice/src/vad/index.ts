@@ -1,1 +1,2 @@
-export {};
+export * from './energy.js';
+export * from './silero.js';
