@@ -26,7 +26,7 @@ export interface PacerStats {
   marksSent: number;
   /** Frames whose timer woke more than a frame's duration after their deadline (our loop was late). */
   lateFrames: number;
-  /** Audio of an unfinished chunk arrived after the far end had already run dry (the caller heard a gap). */
+  /** Audio arrived mid-utterance after the far end had already run dry (the caller heard a gap). */
   underruns: number;
 }
 
@@ -54,8 +54,8 @@ export class OutboundPacer {
   private playheadEndMs = Number.NEGATIVE_INFINITY;
   private timer: TimerHandle | null = null;
   private timerDueMs = Number.NaN;
-  /** Audio bytes enqueued since the last mark: the chunk being spoken is still open. */
-  private openChunkBytes = 0;
+  /** Audio bytes enqueued since the utterance began (0: no utterance in progress). */
+  private utteranceBytes = 0;
   /** The current dry spell has already been counted as an underrun. */
   private dryCounted = false;
   /** Something was enqueued that `onDrained` has not yet reported as sent. */
@@ -101,14 +101,13 @@ export class OutboundPacer {
     if (this.closed) return;
     if (audio.byteLength > 0) {
       this.countUnderrun();
-      this.openChunkBytes += audio.byteLength;
+      this.utteranceBytes += audio.byteLength;
       this.split(audio);
       this.undrained = true;
     }
     if (markName !== undefined) {
       this.queueRemainder();
       this.push({ kind: 'mark', name: markName });
-      this.openChunkBytes = 0;
       this.undrained = true;
     }
     this.pump(false);
@@ -119,6 +118,16 @@ export class OutboundPacer {
     if (this.closed || !this.remainder) return;
     this.queueRemainder();
     this.pump(false);
+  }
+
+  /**
+   * The response is complete: its trailing partial frame goes out and a pause before the next audio
+   * is a pause, not an underrun.
+   */
+  endUtterance(): void {
+    if (this.closed) return;
+    this.utteranceBytes = 0;
+    this.flushPartial();
   }
 
   /**
@@ -138,7 +147,7 @@ export class OutboundPacer {
     this.remainder = null;
     this.cancelTimer();
     this.playheadEndMs = Math.min(this.playheadEndMs, this.options.clock.now());
-    this.openChunkBytes = 0;
+    this.utteranceBytes = 0;
     this.dryCounted = false;
     this.undrained = false;
     return droppedMarks;
@@ -200,11 +209,12 @@ export class OutboundPacer {
   }
 
   /**
-   * Audio arriving for a chunk that has already started playing, when nothing of it is left to send
+   * Audio arriving for an utterance that has already started playing, when nothing is left to send
    * and the far end's playhead is behind the clock, means the caller heard silence mid-utterance.
+   * (Whole frames are sent as soon as they are due, so an utterance of at least one frame has started.)
    */
   private countUnderrun(): void {
-    if (this.dryCounted || this.queuedFrames > 0 || this.openChunkBytes < this.frameBytes) return;
+    if (this.dryCounted || this.queuedFrames > 0 || this.utteranceBytes < this.frameBytes) return;
     if (this.playheadEndMs >= this.options.clock.now()) return;
     this.counters.underruns++;
     this.dryCounted = true;

@@ -84,3 +84,127 @@ describe('StreamingResampler', () => {
     expect(new StreamingResampler(8000, 8000).process(input)).toBe(input);
   });
 });
+
+describe('StreamingResampler (stream properties)', () => {
+  function noise(length: number, seed: number): Int16Array {
+    const out = new Int16Array(length);
+    let state = seed >>> 0 || 1;
+    for (let i = 0; i < length; i++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      out[i] = ((state >>> 0) % 40001) - 20000;
+    }
+    return out;
+  }
+
+  it('emits round(input × ratio) samples, to within one, over a stream including flush', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...RATES),
+        fc.constantFrom(...RATES),
+        fc.integer({ min: 0, max: 3000 }),
+        (from, to, length) => {
+          const resampler = new StreamingResampler(from, to);
+          const total = resampler.process(noise(length, length + 1)).length + resampler.flush().length;
+          expect(Math.abs(total - Math.round((length * to) / from))).toBeLessThanOrEqual(1);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('gives the same output for noise however it is chunked, including empty chunks', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...RATES),
+        fc.constantFrom(...RATES),
+        fc.array(fc.integer({ min: 0, max: 700 }), { minLength: 1, maxLength: 20 }),
+        (from, to, sizes) => {
+          const input = noise(
+            sizes.reduce((a, b) => a + b, 0),
+            7,
+          );
+          const oneShot = resamplePcm16(input, from, to);
+          const resampler = new StreamingResampler(from, to);
+          const chunks: Int16Array[] = [];
+          let offset = 0;
+          for (const size of sizes) {
+            chunks.push(resampler.process(input.slice(offset, offset + size)));
+            offset += size;
+          }
+          chunks.push(resampler.flush());
+          const joined = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
+          let at = 0;
+          for (const chunk of chunks) {
+            joined.set(chunk, at);
+            at += chunk.length;
+          }
+          expect(joined).toEqual(oneShot.length === input.length && from === to ? input : oneShot);
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
+  it('keeps audio aligned in time: a click comes out where it went in', () => {
+    for (const [from, to] of [
+      [8000, 48000],
+      [48000, 8000],
+      [16000, 24000],
+      [24000, 16000],
+    ] as const) {
+      const input = new Int16Array(from / 10); // 100 ms
+      const clickAt = input.length / 2;
+      input[clickAt] = 30000;
+      const output = resamplePcm16(input, from, to);
+      let peak = 0;
+      for (let i = 1; i < output.length; i++) if (output[i]! > output[peak]!) peak = i;
+      expect(Math.abs(peak - (clickAt * to) / from)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('does not mirror a 3 kHz tone when upsampling 8 kHz telephone audio', () => {
+    const output = resamplePcm16(tone(3000, 8000, 300), 8000, 16000);
+    const ideal = tone(3000, 16000, 300);
+    let errorEnergy = 0;
+    let signalEnergy = 0;
+    for (let i = output.length / 4; i < (output.length * 3) / 4; i++) {
+      errorEnergy += (output[i]! - ideal[i]!) ** 2;
+      signalEnergy += ideal[i]! ** 2;
+    }
+    // The 5 kHz image would show up as error energy.
+    expect(10 * Math.log10(signalEnergy / errorEnergy)).toBeGreaterThan(40);
+  });
+
+  it('rejects a 5 kHz tone going from 48 kHz to 8 kHz', () => {
+    const input = tone(5000, 48000, 300, 30000);
+    const output = resamplePcm16(input, 48000, 8000);
+    expect(20 * Math.log10(middleRms(output) / middleRms(input))).toBeLessThan(-60);
+  });
+
+  it('starts a fresh stream after flush', () => {
+    const resampler = new StreamingResampler(24000, 8000);
+    const input = noise(4800, 3);
+    const first = [...resampler.process(input), ...resampler.flush()];
+    const second = [...resampler.process(input), ...resampler.flush()];
+    expect(second).toEqual(first);
+  });
+
+  it('keeps full-scale square waves within PCM16 (clips rather than wraps)', () => {
+    const input = new Int16Array(1600);
+    for (let i = 0; i < input.length; i++) input[i] = Math.floor(i / 20) % 2 ? -32768 : 32767;
+    const output = resamplePcm16(input, 16000, 48000);
+    // Overshoot (Gibbs) past full scale saturates; a wrapped sample would flip sign mid-plateau.
+    let checked = 0;
+    for (let i = 100; i < output.length - 100; i++) {
+      const position = (i * 16000) / 48000;
+      const intoPlateau = position % 20;
+      if (intoPlateau < 3 || intoPlateau > 17) continue; // the edges themselves swing through zero
+      const positive = Math.floor(position / 20) % 2 === 0;
+      expect(positive ? output[i]! > 20000 : output[i]! < -20000).toBe(true);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(3000);
+  });
+});

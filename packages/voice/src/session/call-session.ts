@@ -168,8 +168,8 @@ export class CallSession {
         inputFormat: transport.inputFormat,
         language: agent.language,
         latency,
-        // The vendor's endpointing only needs to produce finals before our own silence has passed.
-        endpointingMs: Math.max(100, Math.min(300, agent.turnTaking.endpointingSilenceMs - 100)),
+        // Our VAD ends the turn and asks the recogniser to finalise; its own endpointing is a backstop.
+        endpointingMs: agent.turnTaking.endpointingSilenceMs + 300,
         ...(agent.sttKeywords ? { keywords: agent.sttKeywords } : {}),
       }),
       new IdleMonitor(agent.idle),

