@@ -1,1 +1,2 @@
-export {};
+export * from './twilio/media.js';
+export * from './twilio/messages.js';

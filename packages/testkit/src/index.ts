@@ -5,3 +5,4 @@ export * from './distributions.js';
 export * from './llm-simulator.js';
 export * from './fakes.js';
 export * from './call-harness.js';
+export * from './twilio-caller.js';

@@ -503,7 +503,9 @@ export async function startSttSimulator(options: SttSimulatorOptions = {}): Prom
           byteLength: bytes.length,
           ...(type ? { type } : {}),
         });
-        if (type === 'Finalize') sendFinal({ speechFinal: false, fromFinalize: true }, 0);
+        // A real recogniser still needs its processing time to answer a Finalize.
+        if (type === 'Finalize')
+          sendFinal({ speechFinal: false, fromFinalize: true }, sampleDelayMs(finalLatency));
         else if (type === 'CloseStream') void closeStream();
       }
       changed();

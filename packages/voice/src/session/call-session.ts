@@ -168,8 +168,9 @@ export class CallSession {
         inputFormat: transport.inputFormat,
         language: agent.language,
         latency,
-        // Our VAD ends the turn and asks the recogniser to finalise; its own endpointing is a backstop.
-        endpointingMs: agent.turnTaking.endpointingSilenceMs + 300,
+        // Short vendor endpointing: its final is normally in hand when our (longer) silence ends the
+        // turn; when it is not, turn-taking asks it to finalise.
+        endpointingMs: Math.min(100, agent.turnTaking.endpointingSilenceMs),
         ...(agent.sttKeywords ? { keywords: agent.sttKeywords } : {}),
       }),
       new IdleMonitor(agent.idle),

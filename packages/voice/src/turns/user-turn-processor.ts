@@ -170,7 +170,7 @@ export class UserTurnProcessor extends FrameProcessor {
     if (!text.trim()) return;
     this.heardSinceCommit = true;
     this.interim = text;
-    if (this.interrupted) this.interrupted.wordsHeard = true;
+    if (this.interrupted && this.words.contentWords(text).length > 0) this.interrupted.wordsHeard = true;
     if (this.agentHoldsFloor()) this.evaluateBargeIn('words heard');
   }
 
@@ -180,7 +180,7 @@ export class UserTurnProcessor extends FrameProcessor {
     if (text) {
       this.heardSinceCommit = true;
       this.finals.push(text);
-      if (this.interrupted) this.interrupted.wordsHeard = true;
+      if (this.interrupted && this.words.contentWords(text).length > 0) this.interrupted.wordsHeard = true;
     }
     if (this.agentHoldsFloor()) {
       if (text) this.evaluateBargeIn('words heard');
@@ -207,6 +207,8 @@ export class UserTurnProcessor extends FrameProcessor {
 
   private onSilenceReached(): void {
     if (this.userSpeaking || this.agentHoldsFloor()) return;
+    // Just interrupted by a sound or a backchannel: the resume timer decides, not a new turn.
+    if (this.interrupted && !this.interrupted.wordsHeard) return;
     if (this.interim && this.finals.length === 0) {
       // Only a partial so far: ask the recogniser to finalise, and use the partial if it is slow.
       this.awaitingFinal = true;
@@ -410,7 +412,8 @@ export class UserTurnProcessor extends FrameProcessor {
   private maybeResume(): void {
     const interrupted = this.interrupted;
     this.interrupted = null;
-    if (!interrupted || interrupted.wordsHeard || this.userSpeaking || this.pendingText()) return;
+    if (!interrupted || interrupted.wordsHeard || this.userSpeaking) return;
+    if (this.words.contentWords(this.pendingText()).length > 0) return;
     if (this.agentHoldsFloor()) return;
     this.resetCallerText();
     this.decide('false_interruption.resume', 'the caller made a sound but said nothing', {

@@ -1,0 +1,63 @@
+// One simulated phone call as the bench drives it: a Twilio-style caller on the runtime's media
+// socket, a script of what it says, and helpers that read what it heard. All times are
+// performance.now() of this process, the same clock the provider simulators record with.
+import { loadFixture, startTwilioCaller, type FixtureName, type TwilioCaller } from '@parley/testkit';
+import type { Simulators } from './sims.js';
+
+export interface BenchCall {
+  tag: string;
+  caller: TwilioCaller;
+  /** When the caller sent `start`. */
+  startedAtMs: number;
+}
+
+export async function placeCall(
+  mediaUrl: string,
+  sims: Simulators,
+  tag: string,
+  script: string[],
+): Promise<BenchCall> {
+  sims.scripts.set(tag, script);
+  const startedAtMs = performance.now();
+  const caller = await startTwilioCaller({ url: mediaUrl, customParameters: { callId: tag } });
+  return { tag, caller, startedAtMs };
+}
+
+/** The first 20 ms frame of a fixture loud enough to be speech onset (ms from its start). */
+export function onsetOffsetMs(name: FixtureName): number {
+  const { samples } = loadFixture(name);
+  for (let frame = 0; frame * 160 < samples.length; frame++) {
+    let energy = 0;
+    const slice = samples.subarray(frame * 160, (frame + 1) * 160);
+    for (const sample of slice) energy += sample * sample;
+    const rms = Math.sqrt(energy / slice.length) / 32768;
+    if (rms > 0.01) return frame * 20;
+  }
+  return 0;
+}
+
+/** Where the fixture's speech ends (ms from its start): after this only trailing silence. */
+export function speechEndOffsetMs(name: FixtureName): number {
+  const { samples } = loadFixture(name);
+  let last = 0;
+  for (let frame = 0; frame * 160 < samples.length; frame++) {
+    let energy = 0;
+    const slice = samples.subarray(frame * 160, (frame + 1) * 160);
+    for (const sample of slice) energy += sample * sample;
+    if (Math.sqrt(energy / slice.length) / 32768 > 0.01) last = (frame + 1) * 20;
+  }
+  return last;
+}
+
+/** Resolves once the agent's audio has started after `afterMs` and then stayed silent for `quietMs`. */
+export async function waitForAgentTurn(call: BenchCall, afterMs: number, quietMs = 400, timeoutMs = 30_000) {
+  const started = await call.caller.waitFor(
+    () => call.caller.firstNonSilentOutboundAfter(afterMs),
+    timeoutMs,
+  );
+  await call.caller.waitFor(() => {
+    const last = call.caller.lastNonSilentOutboundAt();
+    return last !== null && performance.now() - last >= quietMs ? last : null;
+  }, timeoutMs);
+  return started;
+}

@@ -1,0 +1,104 @@
+// Rows (b) and (c): many concurrent calls following the call model (a caller turn every ~4 s, the
+// agent speaking about half the time, a barge-in every 10th turn), measuring deadline misses, event-
+// loop delay, latency under load, dropped calls and memory per call.
+import type { FixtureName } from '@parley/testkit';
+import { placeCall, type BenchCall } from './calls.js';
+import type { RuntimeProcess } from './runtime-process.js';
+import type { RuntimeReport } from './runtime.js';
+import type { Simulators } from './sims.js';
+
+const TURN_FIXTURES: FixtureName[] = ['opening-hours', 'thank-you', 'greeting-request'];
+
+export interface LoadResult {
+  calls: number;
+  durationMs: number;
+  droppedCalls: number;
+  /** Clear latency of the barge-ins made during the load. */
+  bargeInClearMs: number[];
+  /** Caller frames the load generator itself sent late (its own saturation, not Parley's). */
+  generatorLateFrames: number;
+  generatorFrames: number;
+  before: RuntimeReport;
+  after: RuntimeReport;
+  /** RSS of the runtime sampled as calls ramp up: [activeCalls, rssBytes]. */
+  rssByCalls: [number, number][];
+  failures: string[];
+}
+
+export async function loadScenario(
+  runtime: RuntimeProcess,
+  sims: Simulators,
+  options: { calls: number; durationMs: number; rampMs: number },
+): Promise<LoadResult> {
+  const before = await runtime.report();
+  const failures: string[] = [];
+  const bargeInClearMs: number[] = [];
+  const rssByCalls: [number, number][] = [];
+  let dropped = 0;
+  const calls: BenchCall[] = [];
+  const endAt = performance.now() + options.rampMs + options.durationMs;
+  const sampler = setInterval(() => {
+    void runtime.report().then((report) => rssByCalls.push([report.activeCalls, report.rssBytes]));
+  }, 2000);
+
+  await Promise.all(
+    Array.from({ length: options.calls }, async (_, index) => {
+      await new Promise((resolve) => setTimeout(resolve, (options.rampMs * index) / options.calls));
+      const tag = `load${index}`;
+      const script = Array.from({ length: 400 }, (_, turn) =>
+        turn % 10 === 9 ? 'Wait, stop, I have a question.' : 'What time do you open on Saturday?',
+      );
+      let call: BenchCall;
+      try {
+        call = await placeCall(runtime.mediaUrl, sims, tag, script);
+      } catch (error) {
+        failures.push(`${tag}: could not connect: ${String(error)}`);
+        dropped++;
+        return;
+      }
+      calls.push(call);
+      try {
+        for (let turn = 0; performance.now() < endAt; turn++) {
+          if (call.caller.closedAtMs !== null) {
+            dropped++;
+            failures.push(`${tag}: closed by the runtime`);
+            return;
+          }
+          const bargeIn = turn % 10 === 9;
+          if (bargeIn) {
+            // Wait for the agent to be talking, then interrupt it.
+            const speaking = await call.caller
+              .waitFor(() => call.caller.firstNonSilentOutboundAfter(performance.now() - 100), 8000)
+              .catch(() => null);
+            const { startedAtMs } = await call.caller.play('interrupt-wait');
+            const clear = speaking === null ? undefined : call.caller.clearsAfter(startedAtMs)[0];
+            if (clear !== undefined) bargeInClearMs.push(clear - startedAtMs);
+          } else {
+            await call.caller.play(TURN_FIXTURES[turn % TURN_FIXTURES.length]!);
+          }
+          // A turn every ~4 s: the agent answers in between.
+          await new Promise((resolve) => setTimeout(resolve, 1500 + ((index * 37 + turn * 91) % 1000)));
+        }
+      } catch (error) {
+        failures.push(`${tag}: ${String(error)}`);
+      }
+    }),
+  );
+  clearInterval(sampler);
+  const after = await runtime.report();
+  const generatorLateFrames = calls.reduce((sum, call) => sum + call.caller.lateFrames, 0);
+  const generatorFrames = calls.reduce((sum, call) => sum + call.caller.framesSent, 0);
+  await Promise.all(calls.map((call) => call.caller.hangUp().catch(() => {})));
+  return {
+    calls: options.calls,
+    durationMs: options.durationMs,
+    droppedCalls: dropped,
+    bargeInClearMs,
+    generatorLateFrames,
+    generatorFrames,
+    before,
+    after,
+    rssByCalls,
+    failures,
+  };
+}

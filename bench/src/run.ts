@@ -1,0 +1,232 @@
+// `npm run bench`: the benchmark of ../shared/reference/benchmarks.md, rows a, a2, b, c, d and f.
+// Short mode (default, about a minute) for development; `--full` for the reference's durations and
+// loads. Prints one table against the bars and writes bench/results/latest.json.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { onsetOffsetMs } from './calls.js';
+import { loadScenario } from './load.js';
+import { startRuntime } from './runtime-process.js';
+import { acceptScenario, bargeInScenario, latencyScenario } from './scenarios.js';
+import { startSimulators } from './sims.js';
+import { distribution, type Distribution } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    full: { type: 'boolean', default: false },
+    calls: { type: 'string' },
+    'load-seconds': { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+
+const full = values.full ?? false;
+const only = new Set((values.only ?? 'a,d,f,b').split(','));
+const MODE = full
+  ? {
+      latencyCalls: 10,
+      latencyTurns: 20,
+      bargeInCalls: 5,
+      bargeInRounds: 10,
+      acceptSequential: 50,
+      loadCalls: 200,
+      loadMs: 600_000,
+      rampMs: 60_000,
+    }
+  : {
+      latencyCalls: 5,
+      latencyTurns: 4,
+      bargeInCalls: 3,
+      bargeInRounds: 3,
+      acceptSequential: 10,
+      loadCalls: 40,
+      loadMs: 30_000,
+      rampMs: 10_000,
+    };
+if (values.calls) MODE.loadCalls = Number(values.calls);
+if (values['load-seconds']) MODE.loadMs = Number(values['load-seconds']) * 1000;
+
+interface Row {
+  id: string;
+  what: string;
+  figure: string;
+  bar: string;
+  pass: boolean | null;
+  data: unknown;
+}
+
+function fmt(d: Distribution): string {
+  return d.count === 0 ? 'no samples' : `p50 ${d.p50} / p95 ${d.p95} / p99 ${d.p99} ms (n=${d.count})`;
+}
+
+async function main(): Promise<void> {
+  const sims = await startSimulators();
+  const runtime = await startRuntime({
+    sttUrl: sims.stt.url,
+    llmUrl: sims.llm.url,
+    ttsUrl: sims.tts.baseUrl,
+    ttsApiKey: sims.tts.apiKey,
+  });
+  // Warm up (JIT, the shared TTS socket, the VAD session) so the first measured call is not a cold start.
+  await acceptScenario(runtime, sims, { sequential: 3, burst: 0 });
+  await runtime.report(true);
+  const rows: Row[] = [];
+  const startedAt = new Date().toISOString();
+  try {
+    if (only.has('a')) {
+      const before = await runtime.report(true);
+      void before;
+      const latency = await latencyScenario(runtime, sims, {
+        calls: MODE.latencyCalls,
+        turnsPerCall: MODE.latencyTurns,
+      });
+      const internal = await runtime.report(true);
+      const a = distribution(latency.turns.map((t) => t.orchestratorMs));
+      rows.push({
+        id: 'a',
+        what: `orchestrator-added latency per turn (${MODE.latencyCalls} calls)`,
+        figure: fmt(a),
+        bar: 'p50 ≤ 5, p99 ≤ 15 ms',
+        pass: a.count > 0 && a.p50! <= 5 && a.p99! <= 15,
+        data: {
+          ...a,
+          failures: latency.failures,
+          sessionReportedOrchestratorMs: distribution(internal.orchestratorMs),
+        },
+      });
+      const a2 = distribution(internal.endpointingOverheadMs);
+      rows.push({
+        id: 'a2',
+        what: 'endpointing overhead (last voiced window → commit − silence)',
+        figure: fmt(a2),
+        bar: 'p95 ≤ 35 ms',
+        pass: a2.count > 0 && a2.p95! <= 35,
+        data: a2,
+      });
+    }
+    if (only.has('d')) {
+      const d = await bargeInScenario(runtime, sims, {
+        calls: MODE.bargeInCalls,
+        roundsPerCall: MODE.bargeInRounds,
+      });
+      const clear = distribution(d.clearLatencyMs);
+      const leftover = d.framesAfterClear.reduce((sum, n) => sum + n, 0);
+      const cancels = distribution([...d.llmCancelMs, ...d.ttsCancelMs]);
+      const falseBargeIns = Object.values(d.falseBargeIns).reduce((sum, n) => sum + n, 0);
+      rows.push({
+        id: 'd',
+        what: 'barge-in: speech onset → clear at the carrier (96 ms confirm)',
+        figure: `${fmt(clear)}; frames after clear ${leftover}; cancels ${fmt(cancels)}; false barge-ins ${JSON.stringify(d.falseBargeIns)}`,
+        bar: 'p50 ≤ 120, p95 ≤ 150 ms; 0 frames after; cancel ≤ 10 ms; 0 false',
+        pass:
+          clear.count > 0 &&
+          clear.p50! <= 120 &&
+          clear.p95! <= 150 &&
+          leftover === 0 &&
+          (cancels.count === 0 || cancels.max! <= 10) &&
+          falseBargeIns === 0,
+        data: { clear, leftover, cancels, ...d },
+      });
+    }
+    if (only.has('f')) {
+      const f = await acceptScenario(runtime, sims, { sequential: MODE.acceptSequential, burst: 20 });
+      const single = distribution(f.acceptMs);
+      const burst = distribution(f.burstAcceptMs);
+      rows.push({
+        id: 'f',
+        what: 'call accept: start → first greeting frame − TTS first byte',
+        figure: `single ${fmt(single)}; burst of 20 in 1 s ${fmt(burst)}`,
+        bar: 'p99 ≤ 10 ms',
+        pass: single.count > 0 && burst.count > 0 && single.p99! <= 10 && burst.p99! <= 10,
+        data: { single, burst, failures: f.failures },
+      });
+    }
+    if (only.has('b')) {
+      const load = await loadScenario(runtime, sims, {
+        calls: MODE.loadCalls,
+        durationMs: MODE.loadMs,
+        rampMs: MODE.rampMs,
+      });
+      const inbound = load.after.inboundFrames - load.before.inboundFrames;
+      const inboundLate = load.after.inboundLateFrames - load.before.inboundLateFrames;
+      const outbound = load.after.outboundFrames;
+      const outboundMiss = load.after.outboundLateFrames + load.after.outboundUnderruns;
+      const missShare = (inboundLate + outboundMiss) / Math.max(1, inbound + outbound);
+      const onset = onsetOffsetMs('interrupt-wait');
+      const bargeIn = distribution(load.bargeInClearMs.map((ms) => ms - onset));
+      rows.push({
+        id: 'b',
+        what: `load: ${load.calls} concurrent calls for ${Math.round(load.durationMs / 1000)} s`,
+        figure:
+          `deadline misses ${(missShare * 100).toFixed(3)}% (inbound late ${inboundLate}/${inbound}, outbound late+underrun ${outboundMiss}/${outbound}); ` +
+          `event loop p99 ${load.after.eventLoopDelayMs.p99.toFixed(1)} ms; dropped ${load.droppedCalls}; barge-in under load ${fmt(bargeIn)}; ` +
+          `generator late frames ${load.generatorLateFrames}/${load.generatorFrames}`,
+        bar: '≥ 200 calls, < 0.1% misses, loop p99 < 10 ms, none dropped',
+        pass:
+          load.calls >= 200 &&
+          missShare < 0.001 &&
+          load.after.eventLoopDelayMs.p99 < 10 &&
+          load.droppedCalls === 0,
+        data: { ...load, missShare, bargeIn },
+      });
+      const points = load.rssByCalls.filter(([calls]) => calls > 0);
+      const slope = rssSlope(points);
+      rows.push({
+        id: 'c',
+        what: 'memory per call (RSS slope while ramping)',
+        figure: slope === null ? 'not enough samples' : `${(slope / 1e6).toFixed(2)} MB per call`,
+        bar: '≤ 2 MB',
+        pass: slope === null ? null : slope / 1e6 <= 2,
+        data: { points, slopeBytesPerCall: slope },
+      });
+    }
+  } finally {
+    await runtime.stop();
+    await sims.close();
+  }
+  printTable(rows);
+  await mkdir(new URL('../results/', import.meta.url), { recursive: true });
+  await writeFile(
+    new URL('../results/latest.json', import.meta.url),
+    JSON.stringify(
+      {
+        startedAt,
+        mode: full ? 'full' : 'short',
+        machine: { cpus: (await import('node:os')).cpus().length },
+        rows,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+}
+
+/** Least-squares slope of RSS against active calls. */
+function rssSlope(points: [number, number][]): number | null {
+  if (points.length < 3) return null;
+  const n = points.length;
+  const meanX = points.reduce((s, [x]) => s + x, 0) / n;
+  const meanY = points.reduce((s, [, y]) => s + y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - meanX) * (y - meanY);
+    den += (x - meanX) ** 2;
+  }
+  return den === 0 ? null : num / den;
+}
+
+function printTable(rows: Row[]): void {
+  const lines = ['', 'id  | result | what', '----|--------|-----'];
+  for (const row of rows) {
+    const verdict = row.pass === null ? '  n/a ' : row.pass ? ' pass ' : ' MISS ';
+    lines.push(`${row.id.padEnd(3)} |${verdict}| ${row.what}`);
+    lines.push(`    |        |   ${row.figure}`);
+    lines.push(`    |        |   bar: ${row.bar}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+void main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,47 @@
+// Starts the runtime under test as a child process and talks to it over IPC.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { RuntimeConfig, RuntimeReport } from './runtime.js';
+
+export interface RuntimeProcess {
+  mediaUrl: string;
+  report(reset?: boolean): Promise<RuntimeReport>;
+  stop(): Promise<void>;
+}
+
+export async function startRuntime(config: RuntimeConfig): Promise<RuntimeProcess> {
+  const child: ChildProcess = fork(
+    fileURLToPath(new URL('./runtime.js', import.meta.url)),
+    [JSON.stringify(config)],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  const mediaUrl = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`runtime exited with ${code}`)));
+    child.on('message', (message: { type: string; url?: string; error?: string }) => {
+      if (message.type === 'ready') resolve(message.url!);
+      if (message.type === 'failed') reject(new Error(`runtime failed: ${message.error}`));
+    });
+  });
+  return {
+    mediaUrl,
+    report(reset = false) {
+      return new Promise((resolve) => {
+        const onMessage = (message: { type: string; report?: RuntimeReport }) => {
+          if (message.type !== 'report') return;
+          child.off('message', onMessage);
+          resolve(message.report!);
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'report', reset });
+      });
+    },
+    stop() {
+      return new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.send({ type: 'stop' });
+      });
+    },
+  };
+}
