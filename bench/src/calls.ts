@@ -19,7 +19,11 @@ export async function placeCall(
 ): Promise<BenchCall> {
   sims.scripts.set(tag, script);
   const startedAtMs = performance.now();
-  const caller = await startTwilioCaller({ url: mediaUrl, customParameters: { callId: tag } });
+  const caller = await startTwilioCaller({
+    url: mediaUrl,
+    customParameters: { callId: tag },
+    recordAudio: false,
+  });
   return { tag, caller, startedAtMs };
 }
 

@@ -90,6 +90,7 @@ async function main(): Promise<void> {
         data: {
           ...a,
           failures: latency.failures,
+          literalFormula: distribution(latency.turns.map((t) => t.literalMs)),
           sessionReportedOrchestratorMs: distribution(internal.orchestratorMs),
         },
       });

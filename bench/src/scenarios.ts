@@ -3,16 +3,16 @@
 // is another process and only reports what cannot be seen from outside.
 import type { FixtureName } from '@parley/testkit';
 import { onsetOffsetMs, placeCall, speechEndOffsetMs, waitForAgentTurn, type BenchCall } from './calls.js';
-import { BENCH_TURN_TAKING } from './profile.js';
 import type { RuntimeProcess } from './runtime-process.js';
 import type { Simulators } from './sims.js';
 
 const UTTERANCES: FixtureName[] = ['opening-hours', 'greeting-request', 'thank-you'];
 
 export interface TurnSample {
-  /** (first agent frame − final sent) − LLM first token − TTS first byte. */
+  /** (first agent frame − max(final sent, turn committed)) − LLM first token − TTS first byte. */
   orchestratorMs: number;
-  voiceToFinalMs: number;
+  /** The reference's literal formula: (first agent frame − final sent) − LLM first token − TTS first byte. */
+  literalMs: number;
 }
 
 function ttsFirstByteFor(sims: Simulators, textIncludes: string, afterMs: number): number | null {
@@ -43,6 +43,14 @@ export async function latencyScenario(
 ): Promise<{ turns: TurnSample[]; failures: string[] }> {
   const turns: TurnSample[] = [];
   const failures: string[] = [];
+  const pending: {
+    tag: string;
+    turn: number;
+    firstFrame: number;
+    finalAt: number;
+    llmMs: number;
+    ttsMs: number;
+  }[] = [];
   await Promise.all(
     Array.from({ length: options.calls }, async (_, index) => {
       const tag = `lat${index}`;
@@ -63,7 +71,7 @@ export async function latencyScenario(
             endedAtMs,
           );
           if (typeof sample === 'string') failures.push(sample);
-          else turns.push(sample);
+          else pending.push({ tag, turn, ...sample });
         }
       } catch (error) {
         failures.push(`${tag}: ${String(error)}`);
@@ -72,6 +80,21 @@ export async function latencyScenario(
       }
     }),
   );
+  // The turn cannot start before it was committed: the configured silence after the VAD's last voiced
+  // window (row a2 measures that step). The reference point is the later of the final and the commit.
+  const commits = (await runtime.report()).commitsEpochMs;
+  for (const sample of pending) {
+    const commitEpoch = commits[sample.tag]?.[sample.turn];
+    if (commitEpoch === undefined) {
+      failures.push(`${sample.tag} turn ${sample.turn}: commit not reported`);
+      continue;
+    }
+    const reference = Math.max(sample.finalAt, commitEpoch - performance.timeOrigin);
+    turns.push({
+      orchestratorMs: sample.firstFrame - reference - sample.llmMs - sample.ttsMs,
+      literalMs: sample.firstFrame - sample.finalAt - sample.llmMs - sample.ttsMs,
+    });
+  }
   return { turns, failures };
 }
 
@@ -93,12 +116,8 @@ async function measureTurn(
     ttsFirstByteFor(sims, `turn ${turn + 1}.`, request.receivedAt) ??
     ttsFirstByteFor(sims, `Sure ${call.tag}`, request.receivedAt);
   if (ttsMs === null) return `${call.tag} turn ${turn}: TTS record missing`;
-  // The turn can end no earlier than the configured silence after the speech, nor before the final.
-  const turnCanEndAt = Math.max(final.atMs, speechEndedAtMs + BENCH_TURN_TAKING.endpointingSilenceMs);
-  return {
-    orchestratorMs: firstFrame - turnCanEndAt - llmMs - ttsMs,
-    voiceToFinalMs: final.atMs - speechEndedAtMs,
-  };
+  void speechEndedAtMs;
+  return { firstFrame, finalAt: final.atMs, llmMs, ttsMs };
 }
 
 function fixtureText(name: FixtureName): string {

@@ -39,8 +39,9 @@ const callers: TwilioCaller[] = [];
 async function call(options: Partial<Parameters<typeof startTwilioCaller>[0]> = {}) {
   const caller = await startTwilioCaller({ url, ...options });
   callers.push(caller);
-  await serverReceived(() => connections.some((c) => c.messages[0]?.event === 'connected' && c.messages.length >= 2));
-  return { caller, connection: connections.at(-1)! };
+  const mine = () => connections.find((c) => c.messages[1]?.streamSid === caller.streamSid);
+  await serverReceived(() => mine() !== undefined);
+  return { caller, connection: mine()! };
 }
 
 afterEach(async () => {
@@ -94,7 +95,10 @@ describe('startTwilioCaller', () => {
     ]);
     expect(connection.messages[2].media).toMatchObject({ track: 'inbound', chunk: '1', timestamp: '0' });
     expect(Buffer.from(connection.messages[2].media.payload, 'base64')).toEqual(Buffer.alloc(160, 0xff));
-    expect(connection.messages.at(-1).stop).toEqual({ accountSid: caller.accountSid, callSid: caller.callSid });
+    expect(connection.messages.at(-1).stop).toEqual({
+      accountSid: caller.accountSid,
+      callSid: caller.callSid,
+    });
   });
 
   it('records what Twilio would reject instead of acting on it', async () => {

@@ -102,6 +102,24 @@ interface QueuedPlay {
   reject: (error: Error) => void;
 }
 
+/** Encoded frames per sample buffer: a bench playing one fixture on 200 lines encodes it once. */
+const payloadCache = new WeakMap<Int16Array, string[]>();
+
+/** Base64 μ-law payloads of 20 ms frames; the last is padded with silence (Twilio sends whole frames). */
+function framePayloads(samples: Int16Array): string[] {
+  const cached = payloadCache.get(samples);
+  if (cached) return cached;
+  const mulaw = encodeMulaw(samples);
+  const payloads: string[] = [];
+  for (let offset = 0; offset < mulaw.length; offset += FRAME_BYTES) {
+    const frame = Buffer.alloc(FRAME_BYTES, MULAW_SILENCE);
+    frame.set(mulaw.subarray(offset, offset + FRAME_BYTES));
+    payloads.push(frame.toString('base64'));
+  }
+  payloadCache.set(samples, payloads);
+  return payloads;
+}
+
 function sid(prefix: string): string {
   return prefix + randomBytes(16).toString('hex');
 }
@@ -228,21 +246,14 @@ export class TwilioCaller implements TickerClient {
 
   /**
    * Says something: PCM16 8 kHz samples or a fixture, queued after anything already playing. Resolves
-   * with the send times of its first and last frame; rejects if the call ends first.
+   * with the send times of its first and last frame; rejects if the call ends first. The samples are
+   * encoded once and cached by identity: do not modify them afterwards.
    */
   play(audio: Int16Array | FixtureName): Promise<PlaybackTimes> {
     if (this.closedBy !== null) {
       return Promise.reject(new Error('Twilio caller: the call has ended'));
     }
-    const samples = typeof audio === 'string' ? loadFixture(audio).samples : audio;
-    const mulaw = encodeMulaw(samples);
-    const payloads: string[] = [];
-    for (let offset = 0; offset < mulaw.length; offset += FRAME_BYTES) {
-      // The last frame is padded with silence: Twilio always sends whole 20 ms frames.
-      const frame = Buffer.alloc(FRAME_BYTES, MULAW_SILENCE);
-      frame.set(mulaw.subarray(offset, offset + FRAME_BYTES));
-      payloads.push(frame.toString('base64'));
-    }
+    const payloads = framePayloads(typeof audio === 'string' ? loadFixture(audio).samples : audio);
     if (payloads.length === 0) {
       const nowMs = this.clock.now();
       return Promise.resolve({ startedAtMs: nowMs, endedAtMs: nowMs });

@@ -211,6 +211,10 @@ export class TwilioMediaTransport implements CallTransport {
       // Without a listener an 'error' event would crash the process; the close that follows rejects.
       const onError = (): void => {};
 
+      if (socket.readyState === socket.CLOSING || socket.readyState === socket.CLOSED) {
+        reject(new TwilioMediaError('closed_before_start', 'Twilio media stream closed before start'));
+        return;
+      }
       socket.on('message', onMessage);
       socket.on('close', onClose);
       socket.on('error', onError);

@@ -43,8 +43,11 @@ export type Frame =
   /** Speak `text` as-is (no model): greeting, reminder, filler, closing line, supervisor say. */
   | { type: 'agent.say'; text: string; source: UtteranceSource; turnId: number; hangUpAfter?: boolean }
   | { type: 'llm.response.start'; turnId: number }
-  /** A clause of model text ready for synthesis. */
-  | { type: 'llm.text'; text: string; turnId: number; source: UtteranceSource }
+  /**
+   * Model text for synthesis. Usually a whole clause; the first clause of a reply is streamed as it is
+   * generated (`clauseEnd: false` until its last piece) so synthesis starts with the first token.
+   */
+  | { type: 'llm.text'; text: string; turnId: number; source: UtteranceSource; clauseEnd?: boolean }
   | { type: 'llm.response.end'; turnId: number; hangUpAfter?: boolean }
   | { type: 'tool.call'; call: ToolCall; turnId: number }
   | { type: 'tool.result'; call: ToolCall; outcome: ToolOutcome; durationMs: number; turnId: number }

@@ -148,6 +148,13 @@ export class LlmProcessor extends FrameProcessor {
       ...(this.options.maxTokens !== undefined ? { maxTokens: this.options.maxTokens } : {}),
       signal,
     });
+    // The first clause goes to synthesis token by token (its end marked when the chunker cuts it);
+    // later clauses, which are synthesised ahead of playback anyway, go whole.
+    let firstClausePending = true;
+    let generated = '';
+    let cutLength = 0;
+    let firstClauseSent = 0;
+    let skip = 0;
     for await (const event of stream) {
       if (signal.aborted) break;
       if (event.type === 'text') {
@@ -155,14 +162,38 @@ export class LlmProcessor extends FrameProcessor {
         this.options.latency?.mark(turnId, 'llmFirstToken', this.ctx.callTimeMs());
         this.context.appendAssistantText(turnId, event.text);
         this.record(turnId, event.text);
-        for (const clause of chunker.push(event.text))
-          emit({ type: 'llm.text', text: clause, turnId, source });
+        generated += event.text;
+        for (const clause of chunker.push(event.text)) {
+          cutLength += clause.length;
+          if (firstClausePending) {
+            firstClausePending = false;
+            // What was streamed past the chunker's cut already belongs to the first clause.
+            skip = Math.max(0, firstClauseSent - clause.length);
+            emit({ type: 'llm.text', text: clause.slice(firstClauseSent), turnId, source, clauseEnd: true });
+          } else {
+            const text = clause.slice(skip);
+            skip = Math.max(0, skip - clause.length);
+            if (text) emit({ type: 'llm.text', text, turnId, source });
+          }
+        }
+        if (firstClausePending) {
+          const piece = generated.slice(cutLength + firstClauseSent);
+          if (piece) {
+            firstClauseSent += piece.length;
+            emit({ type: 'llm.text', text: piece, turnId, source, clauseEnd: false });
+          }
+        }
       } else if (event.type === 'tool_call') {
         calls.push(event.call);
       }
     }
+    if (signal.aborted) return calls;
     const rest = chunker.flush();
-    if (rest && !signal.aborted) emit({ type: 'llm.text', text: rest, turnId, source });
+    if (firstClausePending && firstClauseSent > 0) {
+      emit({ type: 'llm.text', text: (rest ?? '').slice(firstClauseSent), turnId, source, clauseEnd: true });
+    } else if (rest && rest.slice(skip)) {
+      emit({ type: 'llm.text', text: rest.slice(skip), turnId, source });
+    }
     return calls;
   }
 

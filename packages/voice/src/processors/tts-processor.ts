@@ -7,7 +7,7 @@ import type { AudioFormat } from '../audio/format.js';
 import type { Direction, Frame } from '../pipeline/frames.js';
 import { FrameProcessor } from '../pipeline/processor.js';
 import { isAbort, ProviderError } from '../providers/errors.js';
-import type { TtsProvider } from '../providers/tts.js';
+import type { TtsProvider, TtsStream } from '../providers/tts.js';
 import type { LatencyTracker } from '../session/latency.js';
 
 export interface TtsProcessorOptions {
@@ -27,6 +27,10 @@ export interface TtsProcessorOptions {
 interface ClauseSynthesis {
   index: number;
   text: string;
+  /** All of the clause's text has arrived (a streamed first clause gets it piece by piece). */
+  textComplete: boolean;
+  /** The live synthesis stream, while text may still be pushed into it. */
+  stream: TtsStream | null;
   chunks: Uint8Array[];
   done: boolean;
   started: boolean;
@@ -63,15 +67,29 @@ export class TtsProcessor extends FrameProcessor {
           return;
         case 'llm.text': {
           const turn = this.turn(frame.turnId);
-          if (!frame.text.trim()) return;
-          turn.clauses.push({
-            index: turn.clauses.length,
-            text: frame.text,
-            chunks: [],
-            done: false,
-            started: false,
-            wake: null,
-          });
+          const clauseEnd = frame.clauseEnd ?? true;
+          const open = turn.clauses.at(-1);
+          if (open && !open.textComplete) {
+            // More of a clause that is being streamed into synthesis.
+            open.text += frame.text;
+            if (frame.text) open.stream?.pushText(frame.text);
+            if (clauseEnd) {
+              open.textComplete = true;
+              open.stream?.end();
+            }
+          } else {
+            if (!frame.text.trim() && clauseEnd) return;
+            turn.clauses.push({
+              index: turn.clauses.length,
+              text: frame.text,
+              textComplete: clauseEnd,
+              stream: null,
+              chunks: [],
+              done: false,
+              started: false,
+              wake: null,
+            });
+          }
           this.drive(turn);
           return;
         }
@@ -119,7 +137,8 @@ export class TtsProcessor extends FrameProcessor {
     const ahead = this.options.maxClausesAhead ?? 2;
     for (const clause of turn.clauses) {
       if (clause.index > turn.nextToPlay + ahead) break;
-      if (!clause.started) {
+      const provider = this.options.providers[this.providerIndex]!;
+      if (!clause.started && (clause.textComplete || provider.capabilities.inputStreaming)) {
         clause.started = true;
         void this.synthesize(turn, clause);
       }
@@ -178,7 +197,7 @@ export class TtsProcessor extends FrameProcessor {
         let gotAudio = false;
         try {
           if (clause.index === 0) latency?.mark(turn.turnId, 'ttsRequest', this.ctx.callTimeMs());
-          for await (const chunk of this.stream(provider, clause.text, signal)) {
+          for await (const chunk of this.stream(provider, clause, signal)) {
             if (signal.aborted) return;
             if (!gotAudio && clause.index === 0)
               latency?.mark(turn.turnId, 'ttsFirstByte', this.ctx.callTimeMs());
@@ -219,7 +238,7 @@ export class TtsProcessor extends FrameProcessor {
   /** One clause from one provider, converted to the transport's format when the vendor cannot match it. */
   private async *stream(
     provider: TtsProvider,
-    text: string,
+    clause: ClauseSynthesis,
     signal: AbortSignal,
   ): AsyncGenerator<Uint8Array> {
     const target = this.options.outputFormat;
@@ -234,8 +253,9 @@ export class TtsProcessor extends FrameProcessor {
       ...(this.options.language !== undefined ? { language: this.options.language } : {}),
       ...(this.options.speed !== undefined ? { speed: this.options.speed } : {}),
     });
-    stream.pushText(text);
-    stream.end();
+    if (clause.text) stream.pushText(clause.text);
+    if (clause.textComplete) stream.end();
+    else clause.stream = stream; // the rest of the clause is pushed as it is generated
     for await (const chunk of stream) {
       const audio = converter ? converter.convert(chunk.audio) : chunk.audio;
       if (audio.byteLength > 0) yield audio;
