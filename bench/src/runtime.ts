@@ -25,8 +25,6 @@ export interface RuntimeReport {
   endpointingOverheadMs: number[];
   /** Orchestrator-added latency as the session itself measured it (cross-check for row a). */
   orchestratorMs: number[];
-  /** When each call's turns were committed, as epoch ms (timeOrigin + now) so the parent can compare. */
-  commitsEpochMs: Record<string, number[]>;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** Inbound frames handled more than 20 ms after their schedule (by the caller's media timestamps). */
   inboundFrames: number;
@@ -59,7 +57,6 @@ async function main(): Promise<void> {
       callsEnded: 0,
       endpointingOverheadMs: [],
       orchestratorMs: [],
-      commitsEpochMs: {},
       inboundFrames: 0,
       inboundLateFrames: 0,
       outboundFrames: 0,
@@ -101,7 +98,6 @@ async function main(): Promise<void> {
         vad: vad.createStream(8000),
         onEvent: (event: CallEvent) => {
           if (event.type === 'decision' && event.decision === 'turn.committed') {
-            (report.commitsEpochMs[tag] ??= []).push(performance.timeOrigin + performance.now());
             const silence = event.data?.['silenceMs'];
             if (typeof silence === 'number') {
               report.endpointingOverheadMs.push(silence - BENCH_TURN_TAKING.endpointingSilenceMs);

@@ -9,7 +9,7 @@ import type { Simulators } from './sims.js';
 const UTTERANCES: FixtureName[] = ['opening-hours', 'greeting-request', 'thank-you'];
 
 export interface TurnSample {
-  /** (first agent frame − max(final sent, turn committed)) − LLM first token − TTS first byte. */
+  /** (first agent frame − model request received) − LLM first token − TTS first byte. */
   orchestratorMs: number;
   /** The reference's literal formula: (first agent frame − final sent) − LLM first token − TTS first byte. */
   literalMs: number;
@@ -48,6 +48,7 @@ export async function latencyScenario(
     turn: number;
     firstFrame: number;
     finalAt: number;
+    requestAt: number;
     llmMs: number;
     ttsMs: number;
   }[] = [];
@@ -80,18 +81,12 @@ export async function latencyScenario(
       }
     }),
   );
-  // The turn cannot start before it was committed: the configured silence after the VAD's last voiced
-  // window (row a2 measures that step). The reference point is the later of the final and the commit.
-  const commits = (await runtime.report()).commitsEpochMs;
+  // Measured on this process's clock only: from the model request reaching its simulator to the first
+  // agent frame reaching the caller, minus the two providers' own times. What the runtime adds between
+  // committing the turn and sending that request is in the session's own report (same row, `data`).
   for (const sample of pending) {
-    const commitEpoch = commits[sample.tag]?.[sample.turn];
-    if (commitEpoch === undefined) {
-      failures.push(`${sample.tag} turn ${sample.turn}: commit not reported`);
-      continue;
-    }
-    const reference = Math.max(sample.finalAt, commitEpoch - performance.timeOrigin);
     turns.push({
-      orchestratorMs: sample.firstFrame - reference - sample.llmMs - sample.ttsMs,
+      orchestratorMs: sample.firstFrame - sample.requestAt - sample.llmMs - sample.ttsMs,
       literalMs: sample.firstFrame - sample.finalAt - sample.llmMs - sample.ttsMs,
     });
   }
@@ -112,12 +107,11 @@ async function measureTurn(
   if (!final || !request || request.firstTokenSentAt === undefined)
     return `${call.tag} turn ${turn}: records missing`;
   const llmMs = request.firstTokenSentAt - request.receivedAt;
-  const ttsMs =
-    ttsFirstByteFor(sims, `turn ${turn + 1}.`, request.receivedAt) ??
-    ttsFirstByteFor(sims, `Sure ${call.tag}`, request.receivedAt);
+  // The reply's first clause ("Sure <tag>, ") is the first synthesis after the request.
+  const ttsMs = ttsFirstByteFor(sims, `Sure ${call.tag},`, request.receivedAt);
   if (ttsMs === null) return `${call.tag} turn ${turn}: TTS record missing`;
   void speechEndedAtMs;
-  return { firstFrame, finalAt: final.atMs, llmMs, ttsMs };
+  return { firstFrame, finalAt: final.atMs, requestAt: request.receivedAt, llmMs, ttsMs };
 }
 
 function fixtureText(name: FixtureName): string {
