@@ -1,7 +1,13 @@
 // One simulated phone call as the bench drives it: a Twilio-style caller on the runtime's media
 // socket, a script of what it says, and helpers that read what it heard. All times are
 // performance.now() of this process, the same clock the provider simulators record with.
-import { loadFixture, startTwilioCaller, type FixtureName, type TwilioCaller } from '@parley/testkit';
+import {
+  FIXTURES,
+  loadFixture,
+  startTwilioCaller,
+  type FixtureName,
+  type TwilioCaller,
+} from '@parley/testkit';
 import type { Simulators } from './sims.js';
 
 export interface BenchCall {
@@ -11,13 +17,7 @@ export interface BenchCall {
   startedAtMs: number;
 }
 
-export async function placeCall(
-  mediaUrl: string,
-  sims: Simulators,
-  tag: string,
-  script: string[],
-): Promise<BenchCall> {
-  sims.scripts.set(tag, script);
+export async function placeCall(mediaUrl: string, sims: Simulators, tag: string): Promise<BenchCall> {
   const startedAtMs = performance.now();
   const caller = await startTwilioCaller({
     url: mediaUrl,
@@ -25,6 +25,22 @@ export async function placeCall(
     recordAudio: false,
   });
   return { tag, caller, startedAtMs };
+}
+
+/** The caller says a fixture; the recogniser simulator hears its transcript (none for non-speech). */
+export async function say(
+  call: BenchCall,
+  sims: Simulators,
+  fixture: FixtureName,
+): Promise<{ startedAtMs: number; endedAtMs: number }> {
+  const words = FIXTURES[fixture];
+  if (words) sims.saying.set(call.tag, words);
+  else sims.saying.delete(call.tag);
+  try {
+    return await call.caller.play(fixture);
+  } finally {
+    sims.saying.delete(call.tag);
+  }
 }
 
 /** The first 20 ms frame of a fixture loud enough to be speech onset (ms from its start). */

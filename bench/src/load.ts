@@ -2,7 +2,7 @@
 // agent speaking about half the time, a barge-in every 10th turn), measuring deadline misses, event-
 // loop delay, latency under load, dropped calls and memory per call.
 import type { FixtureName } from '@parley/testkit';
-import { placeCall, type BenchCall } from './calls.js';
+import { placeCall, say, type BenchCall } from './calls.js';
 import type { RuntimeProcess } from './runtime-process.js';
 import type { RuntimeReport } from './runtime.js';
 import type { Simulators } from './sims.js';
@@ -45,12 +45,9 @@ export async function loadScenario(
     Array.from({ length: options.calls }, async (_, index) => {
       await new Promise((resolve) => setTimeout(resolve, (options.rampMs * index) / options.calls));
       const tag = `load${index}`;
-      const script = Array.from({ length: 400 }, (_, turn) =>
-        turn % 10 === 9 ? 'Wait, stop, I have a question.' : 'What time do you open on Saturday?',
-      );
       let call: BenchCall;
       try {
-        call = await placeCall(runtime.mediaUrl, sims, tag, script);
+        call = await placeCall(runtime.mediaUrl, sims, tag);
       } catch (error) {
         failures.push(`${tag}: could not connect: ${String(error)}`);
         dropped++;
@@ -70,11 +67,11 @@ export async function loadScenario(
             const speaking = await call.caller
               .waitFor(() => call.caller.firstNonSilentOutboundAfter(performance.now() - 100), 8000)
               .catch(() => null);
-            const { startedAtMs } = await call.caller.play('interrupt-wait');
+            const { startedAtMs } = await say(call, sims, 'interrupt-wait');
             const clear = speaking === null ? undefined : call.caller.clearsAfter(startedAtMs)[0];
             if (clear !== undefined) bargeInClearMs.push(clear - startedAtMs);
           } else {
-            await call.caller.play(TURN_FIXTURES[turn % TURN_FIXTURES.length]!);
+            await say(call, sims, TURN_FIXTURES[turn % TURN_FIXTURES.length]!);
           }
           // A turn every ~4 s: the agent answers in between.
           await new Promise((resolve) => setTimeout(resolve, 1500 + ((index * 37 + turn * 91) % 1000)));

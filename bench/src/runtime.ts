@@ -15,6 +15,8 @@ export interface RuntimeConfig {
   llmUrl: string;
   ttsUrl: string;
   ttsApiKey: string;
+  /** Content words a barge-in needs (row d is quoted for 0: speech duration alone). */
+  minInterruptionWords?: number;
 }
 
 export interface RuntimeReport {
@@ -91,7 +93,9 @@ async function main(): Promise<void> {
       const session = new CallSession({
         callId: tag,
         transport,
-        agent: benchAgent(tag),
+        agent: benchAgent(tag, {
+          turnTaking: { ...BENCH_TURN_TAKING, minInterruptionWords: config.minInterruptionWords ?? 0 },
+        }),
         stt: new DeepgramStt({ apiKey: key, baseUrl: config.sttUrl }),
         llm: new OpenAiCompatibleChat({ apiKey: key, baseUrl: config.llmUrl, model: 'bench' }),
         tts: [tts],

@@ -2,7 +2,14 @@
 // (the caller, the recogniser, the model, the synthesiser) in this process; the runtime under test
 // is another process and only reports what cannot be seen from outside.
 import type { FixtureName } from '@parley/testkit';
-import { onsetOffsetMs, placeCall, speechEndOffsetMs, waitForAgentTurn, type BenchCall } from './calls.js';
+import {
+  onsetOffsetMs,
+  placeCall,
+  say,
+  speechEndOffsetMs,
+  waitForAgentTurn,
+  type BenchCall,
+} from './calls.js';
 import type { RuntimeProcess } from './runtime-process.js';
 import type { Simulators } from './sims.js';
 
@@ -55,15 +62,12 @@ export async function latencyScenario(
   await Promise.all(
     Array.from({ length: options.calls }, async (_, index) => {
       const tag = `lat${index}`;
-      const script = Array.from({ length: options.turnsPerCall }, (_, turn) =>
-        fixtureText(UTTERANCES[turn % UTTERANCES.length]!),
-      );
-      const call = await placeCall(runtime.mediaUrl, sims, tag, script);
+      const call = await placeCall(runtime.mediaUrl, sims, tag);
       try {
         await waitForAgentTurn(call, call.startedAtMs);
         for (let turn = 0; turn < options.turnsPerCall; turn++) {
           const fixture = UTTERANCES[turn % UTTERANCES.length]!;
-          const { startedAtMs, endedAtMs } = await call.caller.play(fixture);
+          const { startedAtMs, endedAtMs } = await say(call, sims, fixture);
           const sample = await measureTurn(
             sims,
             call,
@@ -114,16 +118,6 @@ async function measureTurn(
   return { firstFrame, finalAt: final.atMs, requestAt: request.receivedAt, llmMs, ttsMs };
 }
 
-function fixtureText(name: FixtureName): string {
-  return (
-    {
-      'opening-hours': 'What time do you open on Saturday?',
-      'greeting-request': 'Hello, I would like to book an appointment for tomorrow morning.',
-      'thank-you': 'Thank you, that is all I needed.',
-    }[name as string] ?? 'hello'
-  );
-}
-
 export interface BargeInResult {
   /** Caller speech onset frame sent → `clear` received. */
   clearLatencyMs: number[];
@@ -164,14 +158,11 @@ export async function bargeInScenario(
   await Promise.all(
     Array.from({ length: options.calls }, async (_, index) => {
       const tag = `bi${index}`;
-      const script: string[] = [];
-      for (let round = 0; round < options.roundsPerCall; round++)
-        script.push('What time do you open on Saturday?', 'Wait, stop, I have a question.');
-      const call = await placeCall(runtime.mediaUrl, sims, tag, script);
+      const call = await placeCall(runtime.mediaUrl, sims, tag);
       try {
         await waitForAgentTurn(call, call.startedAtMs);
         for (let round = 0; round < options.roundsPerCall; round++) {
-          const { endedAtMs } = await call.caller.play('opening-hours');
+          const { endedAtMs } = await say(call, sims, 'opening-hours');
           const answerStart = await call.caller.waitFor(
             () => call.caller.firstNonSilentOutboundAfter(endedAtMs),
             20_000,
@@ -179,12 +170,12 @@ export async function bargeInScenario(
           // Non-speech and backchannels while the agent talks: none may clear the line.
           const distraction = distractions[(index + round) % distractions.length]!;
           const clearsBefore = call.caller.clears.length;
-          await call.caller.play(distraction);
+          await say(call, sims, distraction);
           result.falseBargeIns[distraction] =
             (result.falseBargeIns[distraction] ?? 0) + (call.caller.clears.length - clearsBefore);
           // Now a real interruption, 300 ms later.
           await new Promise((resolve) => setTimeout(resolve, 300));
-          const { startedAtMs } = await call.caller.play('interrupt-wait');
+          const { startedAtMs } = await say(call, sims, 'interrupt-wait');
           const onsetAt = startedAtMs + onset;
           const clearAt = call.caller.clearsAfter(answerStart).find((at) => at >= onsetAt - 20);
           if (clearAt === undefined) {
@@ -232,7 +223,7 @@ export async function acceptScenario(
 ): Promise<{ acceptMs: number[]; burstAcceptMs: number[]; failures: string[] }> {
   const failures: string[] = [];
   const measure = async (tag: string): Promise<number | null> => {
-    const call = await placeCall(runtime.mediaUrl, sims, tag, []);
+    const call = await placeCall(runtime.mediaUrl, sims, tag);
     try {
       const first = await call.caller.waitFor(
         () => call.caller.firstNonSilentOutboundAfter(call.startedAtMs),

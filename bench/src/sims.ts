@@ -17,8 +17,11 @@ export interface Simulators {
   stt: SttSimulator;
   llm: LlmSimulator;
   tts: CartesiaSimulator;
-  /** What each call's caller will say, in order: the STT simulator's side channel. */
-  scripts: Map<string, string[]>;
+  /**
+   * What each call's caller is saying right now: the STT simulator's side channel. Set for the length
+   * of each played fixture; sounds without words (a cough, a tone) set nothing, so they get no words.
+   */
+  saying: Map<string, string>;
   close(): Promise<void>;
 }
 
@@ -29,7 +32,7 @@ export function callTagOfKey(authorization: string | string[] | undefined): stri
 }
 
 export async function startSimulators(seed = 7): Promise<Simulators> {
-  const scripts = new Map<string, string[]>();
+  const saying = new Map<string, string>();
   const profile = PROVIDER_PROFILE;
   const stt = await startSttSimulator({
     seed,
@@ -42,10 +45,10 @@ export async function startSimulators(seed = 7): Promise<Simulators> {
     interimIntervalMs: 100,
     idleTimeoutMs: 60_000,
   });
-  stt.setTranscriptSource(({ sessionId, utteranceIndex }) => {
+  stt.setTranscriptSource(({ sessionId }) => {
     const session = stt.sessions.find((candidate) => candidate.id === sessionId);
     const tag = callTagOfKey(session?.headers.authorization);
-    return (tag && scripts.get(tag)?.[utteranceIndex]) ?? 'hello';
+    return (tag && saying.get(tag)) || '';
   });
   const llm = await startLlmSimulator({
     seed,
@@ -77,7 +80,7 @@ export async function startSimulators(seed = 7): Promise<Simulators> {
     stt,
     llm,
     tts,
-    scripts,
+    saying,
     async close() {
       await Promise.all([stt.close(), llm.close(), tts.close()]);
     },
