@@ -6,6 +6,7 @@ import type { AudioFormat } from '../audio/format.js';
 import type { Direction, Frame } from '../pipeline/frames.js';
 import { FrameProcessor } from '../pipeline/processor.js';
 import type { LatencyTracker } from '../session/latency.js';
+import { VadSpeechDetector, type VadSpeechDetectorOptions } from '../vad/detector.js';
 
 /** One analysed window: its speech probability and where it ends, in ms of audio since the stream began. */
 export interface VadWindow {
@@ -20,51 +21,28 @@ export interface VadAnalyzer {
   close(): void;
 }
 
-export interface SpeechThresholds {
-  /** Probability at or above which a window is voiced. */
-  startThreshold: number;
-  /** Probability below which a window is unvoiced (hysteresis between the two). */
-  stopThreshold: number;
-  /** Voiced audio needed to start a speech segment. */
-  minSpeechMs: number;
-  /** Unvoiced audio needed to end one (endpointing waits longer on top of this). */
-  minSilenceMs: number;
-}
-
-export const DEFAULT_SPEECH_THRESHOLDS: SpeechThresholds = {
-  startThreshold: 0.5,
-  stopThreshold: 0.35,
-  minSpeechMs: 64,
-  minSilenceMs: 96,
-};
-
 export interface VadProcessorOptions {
   analyzer: VadAnalyzer;
   inputFormat: AudioFormat;
-  thresholds?: Partial<SpeechThresholds>;
+  /** Hysteresis of speech start/stop (thresholds, minimum speech and silence). */
+  detector?: VadSpeechDetectorOptions;
   latency?: LatencyTracker;
 }
 
 export class VadProcessor extends FrameProcessor {
   readonly name = 'vad';
   private readonly options: VadProcessorOptions;
-  private readonly thresholds: SpeechThresholds;
+  private readonly detector: VadSpeechDetector;
   private readonly converter: AudioConverter | null;
   /** Call time of the first audio: VAD window times are offsets from it. */
   private originMs: number | null = null;
-  private speaking = false;
-  private voicedSinceMs: number | null = null;
-  private unvoicedSinceMs: number | null = null;
-  private speechStartMs = 0;
-  private lastVoicedMs = 0;
-  private peakProbability = 0;
   /** Keeps results in order when the analyzer answers asynchronously. */
   private chain: Promise<void> = Promise.resolve();
 
   constructor(options: VadProcessorOptions) {
     super();
     this.options = options;
-    this.thresholds = { ...DEFAULT_SPEECH_THRESHOLDS, ...options.thresholds };
+    this.detector = new VadSpeechDetector(options.detector ?? {});
     const { inputFormat, analyzer } = options;
     this.converter =
       inputFormat.sampleRateHz === analyzer.sampleRateHz
@@ -100,60 +78,22 @@ export class VadProcessor extends FrameProcessor {
     this.options.analyzer.close();
   }
 
+  /** Window times are audio time of this stream; frames carry call time. */
   private onWindows(windows: readonly VadWindow[]): void {
-    for (const window of windows) this.onWindow(window.probability, (this.originMs ?? 0) + window.endMs);
-  }
-
-  /** Hysteresis over window probabilities; times are call times of the window's end. */
-  private onWindow(probability: number, atMs: number): void {
-    const t = this.thresholds;
-    if (!this.speaking) {
-      if (probability >= t.startThreshold) {
-        this.voicedSinceMs ??= atMs;
-        this.peakProbability = Math.max(this.peakProbability, probability);
-        // A window's end time, so voiced audio spans from a window length before the first one.
-        if (atMs - this.voicedSinceMs + this.windowMs(atMs) >= t.minSpeechMs) {
-          this.speaking = true;
-          this.speechStartMs = this.voicedSinceMs - this.windowMs(atMs);
-          this.lastVoicedMs = atMs;
-          this.unvoicedSinceMs = null;
-          this.push({
-            type: 'vad.speech.start',
-            atMs: this.speechStartMs,
-            probability: this.peakProbability,
-          });
-        }
-      } else {
-        this.voicedSinceMs = null;
-        this.peakProbability = 0;
+    const origin = this.originMs ?? 0;
+    for (const event of this.detector.pushAll(windows)) {
+      if (event.type === 'speech_start') {
+        this.push({ type: 'vad.speech.start', atMs: origin + event.atMs, probability: event.probability });
+      } else if (event.type === 'speech_stop') {
+        this.options.latency?.markCaller('lastVoiced', origin + event.lastVoicedAtMs);
+        this.push({
+          type: 'vad.speech.stop',
+          atMs: origin + event.atMs,
+          lastVoicedAtMs: origin + event.lastVoicedAtMs,
+          speechDurationMs: event.speechDurationMs,
+        });
       }
-      return;
     }
-    if (probability >= t.stopThreshold) {
-      this.lastVoicedMs = atMs;
-      this.unvoicedSinceMs = null;
-      return;
-    }
-    this.unvoicedSinceMs ??= atMs;
-    if (atMs - this.lastVoicedMs >= t.minSilenceMs) {
-      this.speaking = false;
-      this.voicedSinceMs = null;
-      this.peakProbability = 0;
-      this.options.latency?.markCaller('lastVoiced', this.lastVoicedMs);
-      this.push({
-        type: 'vad.speech.stop',
-        atMs,
-        lastVoicedAtMs: this.lastVoicedMs,
-        speechDurationMs: this.lastVoicedMs - this.speechStartMs,
-      });
-    }
-  }
-
-  private lastWindowEndMs = 0;
-  private windowMs(atMs: number): number {
-    const length = this.lastWindowEndMs > 0 ? atMs - this.lastWindowEndMs : 0;
-    this.lastWindowEndMs = atMs;
-    return length > 0 ? length : 32;
   }
 }
 
