@@ -258,6 +258,23 @@ describe('barge-in', () => {
   });
 });
 
+describe('barge-in on speech duration alone', () => {
+  it('a backchannel that stopped the agent is not a turn: the agent resumes its answer', async () => {
+    const call = createTestCall({ turnTaking: { minInterruptionWords: 0, minInterruptionSpeechMs: 100 } });
+    call.llm.reply({ text: LONG_REPLY });
+    await afterGreeting(call);
+    await call.speak(600, 'when do you open');
+    await call.until((event) => event.type === 'agent.speech.started' && event.turnId > 1);
+    await call.run(800);
+    await call.speak(400, 'yeah');
+    await call.until((event) => event.type === 'agent.speech.interrupted');
+    await call.until((event) => event.type === 'decision' && event.decision === 'false_interruption.resume');
+    await call.until((event) => event.type === 'agent.speech.ended' && event.turnId > 2);
+    expect(call.eventsOf('user.turn').map((event) => event.text)).toEqual(['when do you open']);
+    expect(call.llm.requests).toHaveLength(1);
+  });
+});
+
 describe('timers', () => {
   it('reminds an idle caller, then says goodbye and hangs up', async () => {
     const call = createTestCall({
