@@ -8,3 +8,4 @@ export * from './agents.js';
 export * from './templating.js';
 export * from './admin.js';
 export * from './audit.js';
+export * from './providers.js';

@@ -47,3 +47,4 @@ export { publishAgent, type Published } from './agents/publish-agent.js';
 export { listAgentVersions } from './agents/list-agent-versions.js';
 export { getAgentVersion } from './agents/get-agent-version.js';
 export { restoreAgentVersion } from './agents/restore-agent-version.js';
+export { listProviderCatalog } from './providers/list-provider-catalog.js';

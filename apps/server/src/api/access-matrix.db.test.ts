@@ -163,6 +163,7 @@ const NOT_ORGANIZATION_ROUTES = new Set([
   'POST /admin/organizations/{id}/reactivate',
   'GET /admin/settings',
   'PATCH /admin/settings',
+  'GET /providers',
 ]);
 
 async function auditCount(organizationId: string): Promise<number> {

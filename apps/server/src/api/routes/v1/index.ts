@@ -8,6 +8,7 @@ import { adminRoutes } from './admin.js';
 import { auditLogRoutes } from './audit-log.js';
 import { credentialRoutes } from './credentials.js';
 import { agentRoutes } from './agents.js';
+import { providerRoutes } from './providers.js';
 
 /** Every /api/v1 resource; a new resource adds its module here. */
 export const V1_ROUTES: RouteModule[] = [
@@ -20,4 +21,5 @@ export const V1_ROUTES: RouteModule[] = [
   auditLogRoutes,
   credentialRoutes,
   agentRoutes,
+  providerRoutes,
 ];
