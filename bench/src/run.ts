@@ -17,6 +17,7 @@ const { values } = parseArgs({
     'load-seconds': { type: 'string' },
     only: { type: 'string' },
     'barge-in-words': { type: 'string' },
+    'no-interrupt-phrases': { type: 'boolean', default: false },
   },
 });
 
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     ttsUrl: sims.tts.baseUrl,
     ttsApiKey: sims.tts.apiKey,
     minInterruptionWords: Number(values['barge-in-words'] ?? 0),
+    noInterruptPhrases: values['no-interrupt-phrases'] ?? false,
   });
   // Warm up (JIT, the shared TTS socket, the VAD session) so the first measured call is not a cold start.
   await acceptScenario(runtime, sims, { sequential: 3, burst: 0 });
@@ -117,7 +119,7 @@ async function main(): Promise<void> {
       const falseBargeIns = Object.values(d.falseBargeIns).reduce((sum, n) => sum + n, 0);
       rows.push({
         id: 'd',
-        what: `barge-in: speech onset → clear at the carrier (96 ms confirm, ${values['barge-in-words'] ?? 0} words)`,
+        what: `barge-in: speech onset → clear at the carrier (96 ms confirm, ${values['barge-in-words'] ?? 0} words${values['no-interrupt-phrases'] ? ', no interrupt phrases' : ''})`,
         figure: `${fmt(clear)}; frames after clear ${leftover}; cancels ${fmt(cancels)}; false barge-ins ${JSON.stringify(d.falseBargeIns)}`,
         bar: 'p50 ≤ 120, p95 ≤ 150 ms; 0 frames after; cancel ≤ 10 ms; 0 false',
         pass:

@@ -17,6 +17,8 @@ export interface RuntimeConfig {
   ttsApiKey: string;
   /** Content words a barge-in needs (row d is quoted for 0: speech duration alone). */
   minInterruptionWords?: number;
+  /** Drop the interrupt phrases ("stop", "wait") so a barge-in is decided by words or duration alone. */
+  noInterruptPhrases?: boolean;
 }
 
 export interface RuntimeReport {
@@ -94,7 +96,11 @@ async function main(): Promise<void> {
         callId: tag,
         transport,
         agent: benchAgent(tag, {
-          turnTaking: { ...BENCH_TURN_TAKING, minInterruptionWords: config.minInterruptionWords ?? 0 },
+          turnTaking: {
+            ...BENCH_TURN_TAKING,
+            minInterruptionWords: config.minInterruptionWords ?? 0,
+            ...(config.noInterruptPhrases ? { interruptPhrases: [] } : {}),
+          },
         }),
         stt: new DeepgramStt({ apiKey: key, baseUrl: config.sttUrl }),
         llm: new OpenAiCompatibleChat({ apiKey: key, baseUrl: config.llmUrl, model: 'bench' }),
