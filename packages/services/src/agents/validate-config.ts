@@ -1,5 +1,6 @@
 import { AgentConfig, Id, fieldIssues, type FieldIssue } from '@parley/contracts';
 import { and, credentials, eq, inArray, type Executor } from '@parley/db';
+import { validateProviderChoice, type ProviderKind } from '@parley/providers/catalog';
 import { ServiceError } from '../errors.js';
 import { isObject } from './merge-patch.js';
 
@@ -51,9 +52,30 @@ async function credentialIssues(
     .map((r) => ({ path: r.path, message: 'no such credential in this organization' }));
 }
 
+/** Providers must be in the catalog, with options its schema accepts. */
+function catalogIssues(config: AgentConfig): FieldIssue[] {
+  const sections: [ProviderKind, string, { provider: string; options?: Record<string, unknown> }][] = [
+    ['stt', 'stt', config.stt],
+    ['llm', 'llm', config.llm],
+    ...config.llm.fallbacks.map((fallback, i): [ProviderKind, string, typeof fallback] => [
+      'llm',
+      `llm.fallbacks.${i}`,
+      fallback,
+    ]),
+    ['tts', 'tts', config.tts],
+  ];
+  return sections.flatMap(([kind, path, choice]) =>
+    validateProviderChoice(kind, choice).map((issue) => ({
+      path: [path, ...issue.path].join('.'),
+      message: issue.message,
+    })),
+  );
+}
+
 /**
- * Validates a whole agent configuration: the schema (with defaults filled in) and what only the
- * database knows, that every referenced credential belongs to the organization. Every offending field
+ * Validates a whole agent configuration: the schema (with defaults filled in), the provider catalog
+ * (known providers, valid options) and what only the database knows, that every referenced credential
+ * belongs to the organization. Every offending field
  * is listed in one 422 `invalid_config`, with paths relative to the config (`llm.credentialId`).
  */
 export async function validateAgentConfig(
@@ -63,7 +85,7 @@ export async function validateAgentConfig(
 ): Promise<AgentConfig> {
   const parsed = AgentConfig.safeParse(input);
   const issues = [
-    ...(parsed.success ? [] : fieldIssues(parsed.error)),
+    ...(parsed.success ? catalogIssues(parsed.data) : fieldIssues(parsed.error)),
     ...(await credentialIssues(db, organizationId, input)),
   ];
   if (!parsed.success || issues.length > 0) {

@@ -62,6 +62,31 @@ describe('creating agents', () => {
     expect((await owner.client.get('/api/v1/agents')).body.data).toEqual([]);
   });
 
+  it('checks providers and their options against the provider catalog', async () => {
+    const owner = await h.signup('catalog-check');
+    const bad = await owner.client.post('/api/v1/agents', {
+      name: 'A',
+      stt: { provider: 'whisperx' },
+      llm: {
+        provider: 'openai',
+        model: 'gpt-4o',
+        fallbacks: [{ provider: 'groq', model: 'x', options: { seed: 1 } }],
+      },
+      tts: { provider: 'elevenlabs', voice: 'v', options: { stability: 3 } },
+    });
+    expect(bad.status).toBe(422);
+    expect(paths(bad)).toEqual(['llm.fallbacks.0.options', 'stt.provider', 'tts.options.stability']);
+    expect(bad.body.error.details).toContainEqual({
+      path: 'stt.provider',
+      message: 'unknown stt provider `whisperx`; one of: deepgram',
+    });
+    const good = await owner.client.post('/api/v1/agents', {
+      name: 'B',
+      tts: { provider: 'elevenlabs', voice: 'v', options: { stability: 0.4 } },
+    });
+    expect(good.status).toBe(201);
+  });
+
   it('rejects unknown fields, at the top and nested', async () => {
     const owner = await h.signup('unknown');
     const bad = await owner.client.post('/api/v1/agents', {
