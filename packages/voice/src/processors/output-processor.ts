@@ -122,7 +122,8 @@ export class OutputProcessor extends FrameProcessor {
       turn.clauses.set(frame.clauseIndex, clause);
     }
     const first = turn.playingSinceMs === null;
-    if (first) turn.playingSinceMs = this.ctx.callTimeMs() + this.pacer.queuedMs;
+    // It starts playing once what is queued and what the phone still buffers has played.
+    if (first) turn.playingSinceMs = this.ctx.callTimeMs() + this.pacer.queuedMs + this.pacer.unplayedMs;
     clause.durationMs += frame.audio.byteLength / bytesPerMs(this.options.format);
     this.pacer.enqueue(frame.audio);
     if (first) {
