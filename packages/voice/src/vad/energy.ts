@@ -3,6 +3,7 @@
 // Silero model is unavailable or a configured cheap option, not the default.
 import { pcm16Dbfs } from '../audio/pcm16.js';
 import type { VadWindowResult } from './silero.js';
+import { WindowSplitter } from './window-splitter.js';
 
 export interface EnergyVadOptions {
   sampleRateHz: 8000 | 16000;
@@ -32,9 +33,7 @@ export class EnergyVad {
   private readonly minSpeechDbfs: number;
   private readonly floorRiseDbPerWindow: number;
   private noiseFloorDbfs: number | null = null;
-  private readonly carry: Int16Array;
-  private carryLength = 0;
-  private samplesPushed = 0;
+  private readonly windows: WindowSplitter;
 
   constructor(options: EnergyVadOptions) {
     this.sampleRateHz = options.sampleRateHz;
@@ -43,7 +42,7 @@ export class EnergyVad {
     this.speechAboveFloorDb = options.speechAboveFloorDb ?? 12;
     this.minSpeechDbfs = options.minSpeechDbfs ?? -50;
     this.floorRiseDbPerWindow = ((options.floorRiseDbPerSecond ?? 3) * windowMs) / 1000;
-    this.carry = new Int16Array(this.windowSamples);
+    this.windows = new WindowSplitter(this.windowSamples);
   }
 
   /** The current noise floor estimate (null before the first window). */
@@ -54,27 +53,19 @@ export class EnergyVad {
   /** Adds PCM16 samples at `sampleRateHz` (any frame size); returns every window they complete. */
   push(samples: Int16Array): VadWindowResult[] {
     const out: VadWindowResult[] = [];
-    let offset = 0;
-    while (offset < samples.length) {
-      const take = Math.min(this.windowSamples - this.carryLength, samples.length - offset);
-      this.carry.set(samples.subarray(offset, offset + take), this.carryLength);
-      this.carryLength += take;
-      offset += take;
-      this.samplesPushed += take;
-      if (this.carryLength < this.windowSamples) break;
-      this.carryLength = 0;
+    this.windows.push(samples, (window, endSampleOffset) =>
       out.push({
-        probability: this.score(Math.max(MIN_LEVEL_DBFS, pcm16Dbfs(this.carry))),
-        endSampleOffset: this.samplesPushed,
-        endMs: (this.samplesPushed * 1000) / this.sampleRateHz,
-      });
-    }
+        probability: this.score(Math.max(MIN_LEVEL_DBFS, pcm16Dbfs(window))),
+        endSampleOffset,
+        endMs: (endSampleOffset * 1000) / this.sampleRateHz,
+      }),
+    );
     return out;
   }
 
   /** Drops the partial window; the noise floor is a property of the line, so it is kept. */
   reset(): void {
-    this.carryLength = 0;
+    this.windows.reset();
   }
 
   close(): void {}

@@ -12,6 +12,7 @@
 // speech. The model runs natively at 8 kHz, so telephone audio needs no resampling.
 import { createRequire } from 'node:module';
 import type * as Ort from 'onnxruntime-node';
+import { WindowSplitter } from './window-splitter.js';
 
 export type SileroSampleRate = 8000 | 16000;
 
@@ -315,10 +316,8 @@ export class SileroVadStream {
   private readonly model: SileroVadModel;
   private readonly context: Float32Array;
   /** PCM16 samples of the current partial window. */
-  private readonly carry: Int16Array;
-  private carryLength = 0;
+  private readonly windows: WindowSplitter;
   /** Samples pushed since the stream started (dropped partial windows included). */
-  private samplesPushed = 0;
   /** Windows built but not yet handed to the model. */
   private readonly queue: QueuedWindow[] = [];
   private inFlight: QueuedWindow | null = null;
@@ -333,7 +332,7 @@ export class SileroVadStream {
     this.windowSamples = windowSamples;
     this.contextSamples = contextSamples;
     this.context = new Float32Array(contextSamples);
-    this.carry = new Int16Array(windowSamples);
+    this.windows = new WindowSplitter(windowSamples);
   }
 
   /**
@@ -357,18 +356,9 @@ export class SileroVadStream {
       reject,
     };
     this.tickets.push(ticket);
-    let offset = 0;
-    while (offset < samples.length) {
-      const take = Math.min(this.windowSamples - this.carryLength, samples.length - offset);
-      this.carry.set(samples.subarray(offset, offset + take), this.carryLength);
-      this.carryLength += take;
-      offset += take;
-      this.samplesPushed += take;
-      if (this.carryLength === this.windowSamples) {
-        this.carryLength = 0;
-        this.queueWindow(ticket);
-      }
-    }
+    this.windows.push(samples, (window, endSampleOffset) =>
+      this.queueWindow(ticket, window, endSampleOffset),
+    );
     this.settleTickets();
     this.submitNext();
     return promise;
@@ -380,7 +370,7 @@ export class SileroVadStream {
    */
   reset(): void {
     this.context.fill(0);
-    this.carryLength = 0;
+    this.windows.reset();
     this.resetPending = true;
   }
 
@@ -418,14 +408,14 @@ export class SileroVadStream {
     this.submitNext();
   }
 
-  private queueWindow(ticket: PushTicket): void {
-    const input = buildSileroInput(this.context, this.carry);
+  private queueWindow(ticket: PushTicket, window: Int16Array, endSampleOffset: number): void {
+    const input = buildSileroInput(this.context, window);
     // The next window's context is this input's tail (the reference keeps x[..., -context:]).
     this.context.set(input.subarray(input.length - this.contextSamples));
     this.queue.push({
       stream: this,
       input,
-      endSampleOffset: this.samplesPushed,
+      endSampleOffset,
       ticket,
       resetState: this.resetPending,
     });
