@@ -24,7 +24,14 @@ export type Frame =
   | { type: 'end'; reason: string }
   // --- caller side ---------------------------------------------------------------------------
   /** Caller audio as the transport delivered it; `atMs` is call time of the frame's first sample. */
-  | { type: 'audio.in'; audio: Uint8Array; format: AudioFormat; atMs: number }
+  | {
+      type: 'audio.in';
+      audio: Uint8Array;
+      format: AudioFormat;
+      atMs: number;
+      /** The same audio decoded to PCM16 at `format`'s rate, once, for every stage that needs samples. */
+      pcm16?: Int16Array;
+    }
   | { type: 'dtmf'; digit: string; atMs: number }
   | { type: 'vad.speech.start'; atMs: number; probability: number }
   | { type: 'vad.speech.stop'; atMs: number; lastVoicedAtMs: number; speechDurationMs: number }

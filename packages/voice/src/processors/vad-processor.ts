@@ -59,7 +59,7 @@ export class VadProcessor extends FrameProcessor {
       this.originMs ??= frame.atMs;
       const samples = this.converter
         ? decodeToPcm16(this.converter.convert(frame.audio), this.converter.to)
-        : decodeToPcm16(frame.audio, frame.format);
+        : (frame.pcm16 ?? decodeToPcm16(frame.audio, frame.format));
       const result = this.options.analyzer.push(samples);
       if (isPromise(result)) {
         this.chain = this.chain.then(

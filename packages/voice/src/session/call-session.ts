@@ -3,6 +3,7 @@
 // reports an ordered timeline of events. The session composes; the processors decide.
 import type { Clock, TimerHandle } from '../clock.js';
 import { systemClock } from '../clock.js';
+import { decodeToPcm16 } from '../audio/convert.js';
 import { formatLabel } from '../audio/format.js';
 import type { WavWriter } from '../audio/wav-writer.js';
 import { Pipeline } from '../pipeline/pipeline.js';
@@ -280,15 +281,20 @@ export class CallSession {
 
   private onTransport(event: TransportEvent): void {
     switch (event.type) {
-      case 'audio':
-        this.recorder?.caller(event.audio);
+      case 'audio': {
+        // Decoded once here for the recorder and the VAD.
+        const format = this.options.transport.inputFormat;
+        const pcm16 = decodeToPcm16(event.audio, format);
+        this.recorder?.caller(event.audio, pcm16);
         this.pipeline.inject({
           type: 'audio.in',
           audio: event.audio,
-          format: this.options.transport.inputFormat,
+          format,
           atMs: this.callTimeMs(),
+          pcm16,
         });
         return;
+      }
       case 'mark':
         this.pipeline.inject({ type: 'playback.mark', name: event.name }, 'upstream');
         return;

@@ -46,10 +46,13 @@ export class CallRecorder {
         : new AudioConverter(options.agentFormat, pcmAt(options.agentFormat));
   }
 
-  /** Caller audio, appended in arrival order (the phone line is continuous). */
-  caller(audio: Uint8Array): void {
+  /** Caller audio, appended in arrival order (the phone line is continuous); `pcm16` if already decoded. */
+  caller(audio: Uint8Array, pcm16?: Int16Array): void {
     if (this.closed) return;
-    const samples = this.toSamples(audio, this.options.callerFormat, this.callerConverter);
+    const samples =
+      pcm16 && !this.callerConverter
+        ? pcm16
+        : this.toSamples(audio, this.options.callerFormat, this.callerConverter);
     this.left = ensure(this.left, this.leftLength + samples.length);
     this.left.set(samples, this.leftLength);
     this.leftLength += samples.length;
