@@ -56,19 +56,6 @@ export function onsetOffsetMs(name: FixtureName): number {
   return 0;
 }
 
-/** Where the fixture's speech ends (ms from its start): after this only trailing silence. */
-export function speechEndOffsetMs(name: FixtureName): number {
-  const { samples } = loadFixture(name);
-  let last = 0;
-  for (let frame = 0; frame * 160 < samples.length; frame++) {
-    let energy = 0;
-    const slice = samples.subarray(frame * 160, (frame + 1) * 160);
-    for (const sample of slice) energy += sample * sample;
-    if (Math.sqrt(energy / slice.length) / 32768 > 0.01) last = (frame + 1) * 20;
-  }
-  return last;
-}
-
 /** Resolves once the agent's audio has started after `afterMs` and then stayed silent for `quietMs`. */
 export async function waitForAgentTurn(call: BenchCall, afterMs: number, quietMs = 400, timeoutMs = 30_000) {
   const started = await call.caller.waitFor(

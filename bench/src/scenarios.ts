@@ -2,14 +2,7 @@
 // (the caller, the recogniser, the model, the synthesiser) in this process; the runtime under test
 // is another process and only reports what cannot be seen from outside.
 import type { FixtureName } from '@parley/testkit';
-import {
-  onsetOffsetMs,
-  placeCall,
-  say,
-  speechEndOffsetMs,
-  waitForAgentTurn,
-  type BenchCall,
-} from './calls.js';
+import { onsetOffsetMs, placeCall, say, waitForAgentTurn, type BenchCall } from './calls.js';
 import type { RuntimeProcess } from './runtime-process.js';
 import type { Simulators } from './sims.js';
 
@@ -50,15 +43,6 @@ export async function latencyScenario(
 ): Promise<{ turns: TurnSample[]; failures: string[] }> {
   const turns: TurnSample[] = [];
   const failures: string[] = [];
-  const pending: {
-    tag: string;
-    turn: number;
-    firstFrame: number;
-    finalAt: number;
-    requestAt: number;
-    llmMs: number;
-    ttsMs: number;
-  }[] = [];
   await Promise.all(
     Array.from({ length: options.calls }, async (_, index) => {
       const tag = `lat${index}`;
@@ -67,16 +51,9 @@ export async function latencyScenario(
         await waitForAgentTurn(call, call.startedAtMs);
         for (let turn = 0; turn < options.turnsPerCall; turn++) {
           const fixture = UTTERANCES[turn % UTTERANCES.length]!;
-          const { startedAtMs, endedAtMs } = await say(call, sims, fixture);
-          const sample = await measureTurn(
-            sims,
-            call,
-            turn,
-            startedAtMs + speechEndOffsetMs(fixture),
-            endedAtMs,
-          );
+          const sample = await measureTurn(sims, call, turn, await say(call, sims, fixture));
           if (typeof sample === 'string') failures.push(sample);
-          else pending.push({ tag, turn, ...sample });
+          else turns.push(sample);
         }
       } catch (error) {
         failures.push(`${tag}: ${String(error)}`);
@@ -85,28 +62,24 @@ export async function latencyScenario(
       }
     }),
   );
-  // Measured on this process's clock only: from the model request reaching its simulator to the first
-  // agent frame reaching the caller, minus the two providers' own times. What the runtime adds between
-  // committing the turn and sending that request is in the session's own report (same row, `data`).
-  for (const sample of pending) {
-    turns.push({
-      orchestratorMs: sample.firstFrame - sample.requestAt - sample.llmMs - sample.ttsMs,
-      literalMs: sample.firstFrame - sample.finalAt - sample.llmMs - sample.ttsMs,
-    });
-  }
   return { turns, failures };
 }
 
+/**
+ * Measured on this process's clock only: from the model request reaching its simulator to the first
+ * agent frame reaching the caller, minus the two providers' own times. What the runtime adds between
+ * committing the turn and sending that request is in the session's own report (same row, `data`).
+ */
 async function measureTurn(
   sims: Simulators,
   call: BenchCall,
   turn: number,
-  speechEndedAtMs: number,
-  playEndedAtMs: number,
-) {
-  const firstFrame = await waitForAgentTurn(call, playEndedAtMs);
-  const session = sttSessionOf(sims, call.tag);
-  const final = session?.finalsSent.filter((f) => f.atMs >= speechEndedAtMs - 2000 && f.text.trim()).at(-1);
+  played: { startedAtMs: number; endedAtMs: number },
+): Promise<TurnSample | string> {
+  const firstFrame = await waitForAgentTurn(call, played.endedAtMs);
+  const final = sttSessionOf(sims, call.tag)
+    ?.finalsSent.filter((f) => f.atMs >= played.startedAtMs && f.text.trim())
+    .at(-1);
   const request = llmRequestsOf(sims, call.tag)[turn];
   if (!final || !request || request.firstTokenSentAt === undefined)
     return `${call.tag} turn ${turn}: records missing`;
@@ -114,8 +87,10 @@ async function measureTurn(
   // The reply's first clause ("Sure <tag>, ") is the first synthesis after the request.
   const ttsMs = ttsFirstByteFor(sims, `Sure ${call.tag},`, request.receivedAt);
   if (ttsMs === null) return `${call.tag} turn ${turn}: TTS record missing`;
-  void speechEndedAtMs;
-  return { firstFrame, finalAt: final.atMs, requestAt: request.receivedAt, llmMs, ttsMs };
+  return {
+    orchestratorMs: firstFrame - request.receivedAt - llmMs - ttsMs,
+    literalMs: firstFrame - final.atMs - llmMs - ttsMs,
+  };
 }
 
 export interface BargeInResult {

@@ -1,14 +1,17 @@
 // A Cartesia-style TTS WebSocket server (reference/wire-protocols.md §5.4): `/tts/websocket`, bearer or
 // X-API-Key auth plus a Cartesia-Version, contexts multiplexed on one socket by `context_id`.
-import { createServer } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import { isSampleRateHz } from '@parley/voice';
 import type { AudioFormat } from '@parley/voice';
-import { SimulatorState, SpeechGenerator, refuseUpgrade, resolveSimOptions } from './engine.js';
+import {
+  SimulatorState,
+  SpeechGenerator,
+  refuseUpgrade,
+  resolveSimOptions,
+  webSocketOnlyServer,
+} from './engine.js';
 import type { TtsSimulator, TtsSimulatorOptions, TtsSimUtterance } from './engine.js';
 
 export interface CartesiaSimulator extends TtsSimulator {
@@ -49,10 +52,8 @@ function bearerKey(request: IncomingMessage, url: URL): string | undefined {
 export async function startCartesiaSimulator(options: TtsSimulatorOptions = {}): Promise<CartesiaSimulator> {
   const state = new SimulatorState(resolveSimOptions(options));
   const versions: string[] = [];
-  const server = createServer((_request, response) => {
-    response.writeHead(404).end();
-  });
-  const wss = new WebSocketServer({ noServer: true });
+  const http = webSocketOnlyServer();
+  const { server, wss } = http;
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -196,11 +197,10 @@ export async function startCartesiaSimulator(options: TtsSimulatorOptions = {}):
     }
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const baseUrl = await http.listen();
 
   return {
-    baseUrl: `ws://127.0.0.1:${port}`,
+    baseUrl,
     apiKey: state.options.apiKey,
     utterances: state.utterances,
     versions,
@@ -209,11 +209,6 @@ export async function startCartesiaSimulator(options: TtsSimulatorOptions = {}):
     },
     failNext: (failure) => state.failNext(failure),
     waitFor: (probe) => state.waitFor(probe),
-    close: async () => {
-      for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => http.close(),
   };
 }

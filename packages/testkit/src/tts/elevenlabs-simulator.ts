@@ -1,14 +1,17 @@
 // An ElevenLabs-style input-streaming TTS server (reference/wire-protocols.md §5.5):
 // `/v1/text-to-speech/{voice}/stream-input`, one utterance per socket, `xi-api-key` auth, a single-space
 // first message, `{"text":""}` to end, `{"isFinal":true}` after the last audio. Failures close with 1008.
-import { createServer } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import type { AudioFormat } from '@parley/voice';
-import { SimulatorState, SpeechGenerator, refuseUpgrade, resolveSimOptions } from './engine.js';
+import {
+  SimulatorState,
+  SpeechGenerator,
+  refuseUpgrade,
+  resolveSimOptions,
+  webSocketOnlyServer,
+} from './engine.js';
 import type { TtsSimulator, TtsSimulatorOptions } from './engine.js';
 
 export interface ElevenLabsSimulator extends TtsSimulator {
@@ -30,10 +33,8 @@ export async function startElevenLabsSimulator(
 ): Promise<ElevenLabsSimulator> {
   const state = new SimulatorState(resolveSimOptions(options));
   const connections: { voiceId: string; query: URLSearchParams }[] = [];
-  const server = createServer((_request, response) => {
-    response.writeHead(404).end();
-  });
-  const wss = new WebSocketServer({ noServer: true });
+  const http = webSocketOnlyServer();
+  const { server, wss } = http;
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -157,11 +158,10 @@ export async function startElevenLabsSimulator(
     });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const baseUrl = await http.listen();
 
   return {
-    baseUrl: `ws://127.0.0.1:${port}`,
+    baseUrl,
     apiKey: state.options.apiKey,
     utterances: state.utterances,
     connections,
@@ -170,11 +170,6 @@ export async function startElevenLabsSimulator(
     },
     failNext: (failure) => state.failNext(failure),
     waitFor: (probe) => state.waitFor(probe),
-    close: async () => {
-      for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => http.close(),
   };
 }

@@ -1,5 +1,8 @@
 // What the three TTS simulators share: the record of each utterance (context, connection or request),
 // failures on demand, and paced, faster-than-real-time generation of the synthetic speech.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 import { systemClock } from '@parley/voice';
 import type { AudioFormat, Clock } from '@parley/voice';
 import { lognormalFromPercentiles, seededRandom } from '../distributions.js';
@@ -256,4 +259,32 @@ export function refuseUpgrade(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
   socket.destroy();
+}
+
+/** An HTTP server that only upgrades to WebSockets (plain requests get 404): the WebSocket vendors' shape. */
+export function webSocketOnlyServer(): {
+  server: Server;
+  wss: WebSocketServer;
+  /** Listens on 127.0.0.1 and returns the `ws://` base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+} {
+  const server = createServer((_request, response) => {
+    response.writeHead(404).end();
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  return {
+    server,
+    wss,
+    async listen() {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    async close() {
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -5,7 +5,7 @@
 // costs no promise per frame.
 import type { Clock } from '../clock.js';
 import type { CallEventBody } from '../session/events.js';
-import type { Direction, Frame, FrameOf, FrameType } from './frames.js';
+import type { Direction, Frame, FrameOf } from './frames.js';
 import { isSystemFrame, survivesInterruption } from './frames.js';
 import type { TurnRegistry } from './turns.js';
 
@@ -102,11 +102,6 @@ export abstract class FrameProcessor {
 
   /** Called once when the pipeline stops; release provider streams and timers here. */
   async close(): Promise<void> {}
-
-  /** Narrowing helper for `process` implementations. */
-  protected is<T extends FrameType>(frame: Frame, type: T): frame is FrameOf<T> {
-    return frame.type === type;
-  }
 
   private belongsToAbortedTurn(frame: Frame): boolean {
     if (isSystemFrame(frame) || !('turnId' in frame) || typeof frame.turnId !== 'number') return false;

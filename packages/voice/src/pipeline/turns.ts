@@ -53,10 +53,6 @@ export class TurnRegistry {
     return ids;
   }
 
-  get liveTurnIds(): number[] {
-    return [...this.live.keys()];
-  }
-
   private rememberAborted(turnId: number): void {
     this.aborted.add(turnId);
     // Frames of a turn can only be in flight briefly; a bounded memory keeps long calls flat.

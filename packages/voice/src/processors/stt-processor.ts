@@ -129,6 +129,13 @@ export class SttProcessor extends FrameProcessor {
     this.closed = true;
     const stream = this.stream;
     this.stream = null;
-    if (stream) await stream.close().catch(() => {});
+    // The call is over either way; a recogniser that fails to close cleanly is only worth a record.
+    if (stream) {
+      await stream
+        .close()
+        .catch((error: unknown) =>
+          this.ctx.emit({ type: 'error', code: 'stt_close_failed', message: String(error), fatal: false }),
+        );
+    }
   }
 }

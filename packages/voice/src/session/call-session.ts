@@ -336,7 +336,13 @@ export class CallSession {
       this.watchdog.close();
       const durationMs = this.callTimeMs();
       await this.pipeline.close();
-      if (hangUpTransport) await this.options.transport.hangUp(reason).catch(() => {});
+      if (hangUpTransport) {
+        await this.options.transport
+          .hangUp(reason)
+          .catch((error: unknown) =>
+            this.emit({ type: 'error', code: 'hangup_failed', message: String(error), fatal: false }),
+          );
+      }
       if (this.recorder) {
         await this.recorder
           .close(durationMs)
