@@ -18,8 +18,17 @@ export interface LoadResult {
   /** Caller frames the load generator itself sent late (its own saturation, not Parley's). */
   generatorLateFrames: number;
   generatorFrames: number;
+  /** Held-load counters: `before` is taken when the last call has been placed, `after` at the end. */
   before: RuntimeReport;
   after: RuntimeReport;
+  /** CPU the runtime used during the held load, in cores (1 = one core busy all the time). */
+  runtimeCoreShare: number;
+  /** CPU of the runtime's event-loop thread alone, in cores (null where it cannot be read). */
+  runtimeMainThreadCoreShare: number | null;
+  /** Silero windows per inference batch during the held load. */
+  vadWindowsPerBatch: number;
+  /** CPU the load generator (callers and simulators) used during the held load, in cores. */
+  generatorCoreShare: number;
   /** RSS of the runtime sampled as calls ramp up: [activeCalls, rssBytes]. */
   rssByCalls: [number, number][];
   failures: string[];
@@ -30,7 +39,15 @@ export async function loadScenario(
   sims: Simulators,
   options: { calls: number; durationMs: number; rampMs: number },
 ): Promise<LoadResult> {
-  const before = await runtime.report();
+  // The figures are for the held load: counters restart once every call has been placed.
+  let before = await runtime.report();
+  let generatorCpuAtSteady = process.cpuUsage();
+  const steady = setTimeout(() => {
+    void runtime.report(true).then((report) => {
+      before = report;
+      generatorCpuAtSteady = process.cpuUsage();
+    });
+  }, options.rampMs + 1000);
   const failures: string[] = [];
   const bargeInClearMs: number[] = [];
   const rssByCalls: [number, number][] = [];
@@ -82,7 +99,9 @@ export async function loadScenario(
     }),
   );
   clearInterval(sampler);
+  clearTimeout(steady);
   const after = await runtime.report();
+  const generatorCpu = process.cpuUsage(generatorCpuAtSteady);
   const generatorLateFrames = calls.reduce((sum, call) => sum + call.caller.lateFrames, 0);
   const generatorFrames = calls.reduce((sum, call) => sum + call.caller.framesSent, 0);
   await Promise.all(calls.map((call) => call.caller.hangUp().catch(() => {})));
@@ -95,6 +114,12 @@ export async function loadScenario(
     generatorFrames,
     before,
     after,
+    runtimeCoreShare: after.cpuMs / Math.max(1, after.wallMs),
+    runtimeMainThreadCoreShare:
+      after.mainThreadCpuMs === null ? null : after.mainThreadCpuMs / Math.max(1, after.wallMs),
+    vadWindowsPerBatch:
+      (after.vadWindows - before.vadWindows) / Math.max(1, after.vadBatches - before.vadBatches),
+    generatorCoreShare: (generatorCpu.user + generatorCpu.system) / 1000 / Math.max(1, after.wallMs),
     rssByCalls,
     failures,
   };

@@ -77,8 +77,7 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   try {
     if (only.has('a')) {
-      const before = await runtime.report(true);
-      void before;
+      await runtime.report(true);
       const latency = await latencyScenario(runtime, sims, {
         calls: MODE.latencyCalls,
         turnsPerCall: MODE.latencyTurns,
@@ -153,8 +152,11 @@ async function main(): Promise<void> {
       });
       const inbound = load.after.inboundFrames - load.before.inboundFrames;
       const inboundLate = load.after.inboundLateFrames - load.before.inboundLateFrames;
-      const outbound = load.after.outboundFrames;
-      const outboundMiss = load.after.outboundLateFrames + load.after.outboundUnderruns;
+      const outbound = load.after.outboundFrames - load.before.outboundFrames;
+      const outboundMiss =
+        load.after.outboundLateFrames +
+        load.after.outboundUnderruns -
+        (load.before.outboundLateFrames + load.before.outboundUnderruns);
       const missShare = (inboundLate + outboundMiss) / Math.max(1, inbound + outbound);
       const onset = onsetOffsetMs('interrupt-wait');
       const bargeIn = distribution(load.bargeInClearMs.map((ms) => ms - onset));
@@ -164,7 +166,9 @@ async function main(): Promise<void> {
         figure:
           `deadline misses ${(missShare * 100).toFixed(3)}% (inbound late ${inboundLate}/${inbound}, outbound late+underrun ${outboundMiss}/${outbound}); ` +
           `event loop p99 ${load.after.eventLoopDelayMs.p99.toFixed(1)} ms; dropped ${load.droppedCalls}; barge-in under load ${fmt(bargeIn)}; ` +
-          `generator late frames ${load.generatorLateFrames}/${load.generatorFrames}`,
+          `generator late frames ${load.generatorLateFrames}/${load.generatorFrames}; ` +
+          `CPU runtime ${load.runtimeCoreShare.toFixed(2)} cores (event loop ${load.runtimeMainThreadCoreShare?.toFixed(2) ?? '?'}), ` +
+          `generator ${load.generatorCoreShare.toFixed(2)} cores; VAD ${load.vadWindowsPerBatch.toFixed(1)} windows/batch`,
         bar: '≥ 200 calls, < 0.1% misses, loop p99 < 10 ms, none dropped',
         pass:
           load.calls >= 200 &&

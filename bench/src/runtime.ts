@@ -3,6 +3,7 @@
 // one shared Silero model. The parent process drives the calls and measures at the simulators; this
 // process reports only what cannot be seen from outside (endpointing overhead, event-loop delay,
 // pacing misses, memory).
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CartesiaTts, DeepgramStt, OpenAiCompatibleChat } from '@parley/providers';
 import { TwilioMediaTransport } from '@parley/telephony';
@@ -38,6 +39,15 @@ export interface RuntimeReport {
   outboundUnderruns: number;
   rssBytes: number;
   heapUsedBytes: number;
+  /** CPU time (user + system) the runtime process used since the last reset, all its threads. */
+  cpuMs: number;
+  /** CPU time of the main (event-loop) thread alone since the last reset; null where /proc is missing. */
+  mainThreadCpuMs: number | null;
+  /** Wall time since the last reset, to turn cpuMs into a share of a core. */
+  wallMs: number;
+  /** VAD batches and windows since the process started (windows per batch shows the batching). */
+  vadBatches: number;
+  vadWindows: number;
   errors: string[];
 }
 
@@ -49,25 +59,17 @@ async function main(): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
   const sessions = new Set<CallSession>();
+  // Frame and call counters only ever grow (readers subtract two reports); the distributions, the
+  // loop delay and the CPU clock restart on a report with `reset`.
+  const counters = { callsStarted: 0, callsEnded: 0, inboundFrames: 0, inboundLateFrames: 0 };
   const finishedPacing = { frames: 0, late: 0, underruns: 0 };
-  let report = freshReport();
+  let window = freshWindow();
+  let cpuAtReset = process.cpuUsage();
+  let mainThreadCpuAtReset = mainThreadCpuMs();
+  let wallAtReset = performance.now();
 
-  function freshReport(): Omit<
-    RuntimeReport,
-    'eventLoopDelayMs' | 'rssBytes' | 'heapUsedBytes' | 'activeCalls'
-  > {
-    return {
-      callsStarted: 0,
-      callsEnded: 0,
-      endpointingOverheadMs: [],
-      orchestratorMs: [],
-      inboundFrames: 0,
-      inboundLateFrames: 0,
-      outboundFrames: 0,
-      outboundLateFrames: 0,
-      outboundUnderruns: 0,
-      errors: [],
-    };
+  function freshWindow(): Pick<RuntimeReport, 'endpointingOverheadMs' | 'orchestratorMs' | 'errors'> {
+    return { endpointingOverheadMs: [], orchestratorMs: [], errors: [] };
   }
 
   // One Cartesia socket per process, one context per utterance, as the vendor recommends.
@@ -84,14 +86,14 @@ async function main(): Promise<void> {
       if (!match) return;
       const offset = performance.now() - Number(match[1]);
       baseOffsetMs = Math.min(baseOffsetMs, offset);
-      report.inboundFrames++;
-      if (offset - baseOffsetMs > 20) report.inboundLateFrames++;
+      counters.inboundFrames++;
+      if (offset - baseOffsetMs > 20) counters.inboundLateFrames++;
     });
     void (async () => {
       const { transport, start } = await TwilioMediaTransport.accept(socket, { startTimeoutMs: 5000 });
       const tag = start.customParameters['callId'] ?? start.callSid;
       const key = `call-${tag}`;
-      report.callsStarted++;
+      counters.callsStarted++;
       const session = new CallSession({
         callId: tag,
         transport,
@@ -110,12 +112,12 @@ async function main(): Promise<void> {
           if (event.type === 'decision' && event.decision === 'turn.committed') {
             const silence = event.data?.['silenceMs'];
             if (typeof silence === 'number') {
-              report.endpointingOverheadMs.push(silence - BENCH_TURN_TAKING.endpointingSilenceMs);
+              window.endpointingOverheadMs.push(silence - BENCH_TURN_TAKING.endpointingSilenceMs);
             }
           } else if (event.type === 'turn.latency' && event.latency.orchestratorMs !== null) {
-            report.orchestratorMs.push(event.latency.orchestratorMs);
+            window.orchestratorMs.push(event.latency.orchestratorMs);
           } else if (event.type === 'error') {
-            report.errors.push(`${event.code}: ${event.message}`.slice(0, 200));
+            window.errors.push(`${event.code}: ${event.message}`.slice(0, 200));
           }
         },
       });
@@ -128,9 +130,9 @@ async function main(): Promise<void> {
       finishedPacing.late += stats.lateFrames;
       finishedPacing.underruns += stats.underruns;
       sessions.delete(session);
-      report.callsEnded++;
+      counters.callsEnded++;
     })().catch((error: unknown) => {
-      report.errors.push(String(error).slice(0, 200));
+      window.errors.push(String(error).slice(0, 200));
       socket.close();
     });
   });
@@ -154,8 +156,10 @@ async function main(): Promise<void> {
         underruns += stats.underruns;
       }
       const memory = process.memoryUsage();
+      const cpu = process.cpuUsage(cpuAtReset);
       const full: RuntimeReport = {
-        ...report,
+        ...counters,
+        ...window,
         activeCalls: sessions.size,
         outboundFrames: frames,
         outboundLateFrames: late,
@@ -167,16 +171,43 @@ async function main(): Promise<void> {
         },
         rssBytes: memory.rss,
         heapUsedBytes: memory.heapUsed,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        wallMs: performance.now() - wallAtReset,
+        mainThreadCpuMs: subtractOrNull(mainThreadCpuMs(), mainThreadCpuAtReset),
+        vadBatches: vad.stats.batches,
+        vadWindows: vad.stats.windows,
       };
       process.send?.({ type: 'report', report: full });
       if (message.reset) {
-        report = freshReport();
-        finishedPacing.frames = finishedPacing.late = finishedPacing.underruns = 0;
+        window = freshWindow();
         loopDelay.reset();
+        cpuAtReset = process.cpuUsage();
+        mainThreadCpuAtReset = mainThreadCpuMs();
+        wallAtReset = performance.now();
       }
     }
   });
   process.send?.({ type: 'ready', url: `ws://127.0.0.1:${port}/media/twilio` });
+}
+
+/** utime + stime of the main thread (Linux: its task id is the process id), in ms. */
+function mainThreadCpuMs(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ on Linux: 100 on every mainstream build. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+function subtractOrNull(a: number | null, b: number | null): number | null {
+  return a === null || b === null ? null : a - b;
 }
 
 void main().catch((error: unknown) => {

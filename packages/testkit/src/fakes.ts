@@ -168,6 +168,8 @@ export class FakeStt implements SttProvider {
 
 export class FakeSttStream implements SttStream {
   audioBytes = 0;
+  /** Byte length of each `sendAudio` call, in order. */
+  readonly audioMessages: number[] = [];
   finalizeCalls = 0;
   closed = false;
   private readonly queue: SttEvent[] = [];
@@ -180,6 +182,7 @@ export class FakeSttStream implements SttStream {
 
   sendAudio(audio: Uint8Array): void {
     this.audioBytes += audio.byteLength;
+    this.audioMessages.push(audio.byteLength);
   }
 
   finalize(): void {

@@ -246,8 +246,10 @@ class DeepgramSttStream implements SttStream {
 
   sendAudio(audio: Uint8Array): void {
     if (this.state === 'done' || this.closeRequested || audio.byteLength === 0) return;
-    if (this.state === 'open' && this.socket) this.sendNow(audio);
-    else this.pending.push(Uint8Array.from(audio)); // copied: the caller may reuse its buffer
+    // Copied once, here: the caller may reuse its buffer, and the copy is what is kept for replay.
+    const own = Uint8Array.from(audio);
+    if (this.state === 'open' && this.socket) this.sendNow(own);
+    else this.pending.push(own);
   }
 
   finalize(): void {
@@ -295,7 +297,7 @@ class DeepgramSttStream implements SttStream {
   }
 
   private keepForReplay(audio: Uint8Array): void {
-    this.unacknowledged.push(Uint8Array.from(audio)); // copied: the caller may reuse its buffer
+    this.unacknowledged.push(audio); // sendAudio's own copy
     this.unacknowledgedBytes += audio.byteLength;
     const maxBytes = bytesForDurationMs(this.settings.maxReplayMs, this.options.format);
     while (this.unacknowledgedBytes > maxBytes && this.unacknowledged.length > 1) this.dropOldest();

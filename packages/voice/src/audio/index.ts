@@ -5,3 +5,4 @@ export * from './convert.js';
 export * from './pacer.js';
 export * from './resample.js';
 export * from './wav-writer.js';
+export * from './audio-batcher.js';

@@ -1,8 +1,9 @@
 // Speech recognition: forwards caller audio to the recogniser (in the carrier's own format when the
 // vendor takes it) and turns its results into transcript frames. A dropped stream is reopened so the
 // call keeps listening.
+import { AudioBatcher } from '../audio/audio-batcher.js';
 import { AudioConverter, sameFormat } from '../audio/convert.js';
-import type { AudioFormat } from '../audio/format.js';
+import { bytesForDurationMs, type AudioFormat } from '../audio/format.js';
 import type { Direction, Frame } from '../pipeline/frames.js';
 import { FrameProcessor } from '../pipeline/processor.js';
 import { isAbort, ProviderError } from '../providers/errors.js';
@@ -20,7 +21,17 @@ export interface SttProcessorOptions {
   /** Reopen attempts after the stream fails, per call. */
   maxReopens?: number;
   latency?: LatencyTracker;
+  /**
+   * Audio per message to the recogniser while the caller speaks (default 40 ms) and while they are
+   * silent (default 200 ms; vendors take 20–250 ms). Speech onset, finalize and the call's end send
+   * what is gathered at once, so transcripts are never held back by silence batching.
+   */
+  speechBatchMs?: number;
+  silenceBatchMs?: number;
 }
+
+const DEFAULT_SPEECH_BATCH_MS = 40;
+const DEFAULT_SILENCE_BATCH_MS = 200;
 
 export class SttProcessor extends FrameProcessor {
   readonly name = 'stt';
@@ -34,6 +45,11 @@ export class SttProcessor extends FrameProcessor {
   private pending: Uint8Array[] = [];
   private reopens = 0;
   private closed = false;
+  private readonly batcher: AudioBatcher;
+  private readonly speechBatchBytes: number;
+  private readonly silenceBatchBytes: number;
+  /** The VAD hears the caller: their audio goes out in small batches, for prompt interim words. */
+  private callerSpeaking = false;
 
   constructor(options: SttProcessorOptions) {
     super();
@@ -42,6 +58,18 @@ export class SttProcessor extends FrameProcessor {
     const native = formats.find((format) => sameFormat(format, options.inputFormat));
     this.streamFormat = native ?? formats[0]!;
     this.converter = native ? null : new AudioConverter(options.inputFormat, this.streamFormat);
+    this.speechBatchBytes = bytesForDurationMs(
+      options.speechBatchMs ?? DEFAULT_SPEECH_BATCH_MS,
+      this.streamFormat,
+    );
+    this.silenceBatchBytes = Math.max(
+      this.speechBatchBytes,
+      bytesForDurationMs(options.silenceBatchMs ?? DEFAULT_SILENCE_BATCH_MS, this.streamFormat),
+    );
+    this.batcher = new AudioBatcher(this.silenceBatchBytes, (audio) => {
+      if (this.stream) this.stream.sendAudio(audio);
+      else this.pending.push(audio.slice()); // the batcher reuses its buffer
+    });
   }
 
   protected override process(frame: Frame, direction: Direction): void {
@@ -52,11 +80,18 @@ export class SttProcessor extends FrameProcessor {
       case 'audio.in': {
         // Caller audio stops here: nothing downstream of recognition needs it.
         const audio = this.converter ? this.converter.convert(frame.audio) : frame.audio;
-        if (this.stream) this.stream.sendAudio(audio);
-        else this.pending.push(audio);
+        this.batcher.add(audio, this.callerSpeaking ? this.speechBatchBytes : this.silenceBatchBytes);
         return;
       }
+      case 'vad.speech.start':
+        this.callerSpeaking = true;
+        this.batcher.flush();
+        break;
+      case 'vad.speech.stop':
+        this.callerSpeaking = false;
+        break;
       case 'stt.finalize':
+        this.batcher.flush();
         this.stream?.finalize();
         return;
       case 'end':
@@ -126,6 +161,7 @@ export class SttProcessor extends FrameProcessor {
   }
 
   private async closeStream(): Promise<void> {
+    if (!this.closed) this.batcher.flush();
     this.closed = true;
     const stream = this.stream;
     this.stream = null;

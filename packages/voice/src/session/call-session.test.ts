@@ -77,6 +77,22 @@ describe('a turn', () => {
     expect(latency.orchestratorMs).toBeLessThan(25);
   });
 
+  it('sends the recogniser 200 ms batches of silence and 40 ms batches of speech', async () => {
+    const call = createTestCall({ agent: { firstMessageMode: 'user-speaks' } });
+    call.session.start();
+    await call.run(1000);
+    const stream = call.stt.current;
+    // μ-law at 8 kHz: 200 ms is 1600 bytes, 40 ms is 320.
+    expect(stream.audioMessages).toEqual([1600, 1600, 1600, 1600, 1600]);
+    stream.audioMessages.length = 0;
+    await call.speak(400, 'hello there');
+    const speech = stream.audioMessages;
+    // Speech onset sends what silence had gathered at once; from then on, 40 ms at a time.
+    expect(speech[0]).toBeLessThan(1600);
+    expect(speech.slice(1, -1).every((bytes) => bytes === 320)).toBe(true);
+    expect(speech.slice(1).length).toBeGreaterThanOrEqual(8);
+  });
+
   it('does not end the turn during a pause shorter than the silence', async () => {
     const call = createTestCall();
     await afterGreeting(call);

@@ -1,4 +1,5 @@
 import { loadFixture, type FixtureName } from '@parley/testkit';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pcm16Dbfs } from '../audio/pcm16.js';
 import { resamplePcm16 } from '../audio/resample.js';
@@ -175,6 +176,17 @@ describe('Silero VAD streams', () => {
     const windows = await pending;
     expect(windows.length).toBeLessThan(8);
     await expect(stream.push(new Int16Array(256))).rejects.toThrow(/closed/);
+  });
+
+  it('fails to load a model file that is not a model, naming the problem', async () => {
+    await expect(SileroVadModel.load(fileURLToPath(import.meta.url))).rejects.toThrow(/protobuf|model|load/i);
+  });
+
+  it('refuses pushes once the model is disposed', async () => {
+    const own = await SileroVadModel.load();
+    const stream = own.createStream(8000);
+    await own.dispose();
+    await expect(stream.push(new Int16Array(256))).rejects.toThrow(/disposed/);
   });
 
   it('rejects sample rates the model does not take', () => {

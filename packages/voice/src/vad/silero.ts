@@ -3,16 +3,17 @@
 // so nothing is downloaded at run time.
 //
 // One model session per process serves every call. A call's windows are queued on the model and every
-// window queued in the same event-loop turn runs in one `session.run` per sample rate: each call's
-// LSTM state [2, 1, 128] is gathered into the batch state [2, batch, 128] and scattered back after.
-// Batching is what makes hundreds of calls per core affordable (≈ 3× cheaper per window).
+// window queued within a few milliseconds runs in one batch per sample rate: each call's LSTM state
+// [2, 1, 128] is gathered into the batch state [2, batch, 128] and scattered back after. Batching is
+// what makes hundreds of calls per core affordable (≈ 3× cheaper per window). The session runs on a
+// worker thread (silero-worker-inference.ts), so inference never delays the event loop.
 //
 // Each window is fed with the context samples the reference wrapper prepends (the last 64 samples of
 // the previous window at 16 kHz, 32 at 8 kHz; zeros at the start): without them v5 misses a third of
 // speech. The model runs natively at 8 kHz, so telephone audio needs no resampling.
 import { createRequire } from 'node:module';
-import type * as Ort from 'onnxruntime-node';
 import { WindowSplitter } from './window-splitter.js';
+import { WorkerSileroInference } from './silero-worker-inference.js';
 
 export type SileroSampleRate = 8000 | 16000;
 
@@ -26,6 +27,7 @@ export const SILERO_WINDOW: Readonly<
 
 /** LSTM state floats per stream: [2, 1, 128]. */
 export const SILERO_STATE_SIZE = 2 * 128;
+/** One layer's half of a stream's state; the batch state is [2, batch, STATE_HALF]. */
 const STATE_HALF = 128;
 /** Full scale for PCM16 → float, as the reference reads audio. */
 const PCM16_FULL_SCALE = 32768;
@@ -84,41 +86,6 @@ export interface SileroInference {
   dispose(): Promise<void>;
 }
 
-/** onnxruntime-node session around the Silero v5 graph (inputs input/state/sr, outputs output/stateN). */
-class OrtSileroInference implements SileroInference {
-  private readonly ort: typeof Ort;
-  private readonly session: Ort.InferenceSession;
-  private readonly sampleRateTensors = new Map<SileroSampleRate, Ort.Tensor>();
-
-  constructor(ort: typeof Ort, session: Ort.InferenceSession) {
-    this.ort = ort;
-    this.session = session;
-  }
-
-  async run(batch: SileroBatch): Promise<SileroBatchOutput> {
-    const { Tensor } = this.ort;
-    const inputLength = batch.input.length / batch.batchSize;
-    let sr = this.sampleRateTensors.get(batch.sampleRateHz);
-    if (!sr) {
-      sr = new Tensor('int64', BigInt64Array.of(BigInt(batch.sampleRateHz)), []);
-      this.sampleRateTensors.set(batch.sampleRateHz, sr);
-    }
-    const outputs = await this.session.run({
-      input: new Tensor('float32', batch.input, [batch.batchSize, inputLength]),
-      state: new Tensor('float32', batch.state, [2, batch.batchSize, STATE_HALF]),
-      sr,
-    });
-    const output = outputs['output'];
-    const stateN = outputs['stateN'];
-    if (!output || !stateN) throw new Error('Silero model returned no output/stateN');
-    return { probabilities: output.data as Float32Array, state: stateN.data as Float32Array };
-  }
-
-  async dispose(): Promise<void> {
-    await this.session.release();
-  }
-}
-
 export interface SileroStats {
   /** `session.run` calls. */
   batches: number;
@@ -129,8 +96,8 @@ export interface SileroStats {
 
 export interface SileroVadModelOptions {
   /**
-   * Most windows in one `session.run`. The run is synchronous on the event loop (≈ 30 µs a window),
-   * so a cap keeps one batch from delaying every call's media; further windows run in the next batch.
+   * Most windows in one batch (≈ 30 µs of inference a window). A cap keeps one batch from delaying
+   * the calls queued behind it; further windows run in the next batch.
    */
   maxBatchWindows?: number;
   /**
@@ -187,23 +154,14 @@ export class SileroVadModel {
   }
 
   /**
-   * Loads a session on one thread: the process serves many calls, and intra-op threads would only
-   * contend with the event loop. onnxruntime is loaded here, not at import, so processes that never
-   * run the VAD never load the native binary.
+   * Loads the model into a session on its own worker thread. onnxruntime is loaded there, not at
+   * import, so processes that never run the VAD never load the native binary.
    */
   static async load(
     modelPath = sileroModelPath(),
     options: SileroVadModelOptions = {},
   ): Promise<SileroVadModel> {
-    const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
-    const session = await ort.InferenceSession.create(modelPath, {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-    });
-    return new SileroVadModel(new OrtSileroInference(ort, session), options);
+    return new SileroVadModel(await WorkerSileroInference.start(modelPath), options);
   }
 
   /** The process-wide model, loaded on first use (a failed load is retried by the next caller). */
@@ -254,17 +212,26 @@ export class SileroVadModel {
   private async drain(): Promise<void> {
     this.running = true;
     try {
-      // A finished batch lets its streams queue their next windows at once; keep going until idle.
+      // Windows queued while a batch ran go straight into the next one only when they fill it; a
+      // few stragglers wait for a new gathering window instead, so batches stay large (a batch of
+      // two costs nearly what a batch of twenty does).
       for (;;) {
         const rate: SileroSampleRate | null =
           this.pending[8000].length > 0 ? 8000 : this.pending[16000].length > 0 ? 16000 : null;
         if (rate === null) break;
         const batch = this.pending[rate].splice(0, this.maxBatchWindows);
         await this.runBatch(rate, batch);
+        if (
+          this.pending[8000].length < this.maxBatchWindows &&
+          this.pending[16000].length < this.maxBatchWindows
+        ) {
+          break;
+        }
       }
     } finally {
       this.running = false;
     }
+    if (this.pending[8000].length > 0 || this.pending[16000].length > 0) this.schedule();
   }
 
   private async runBatch(sampleRateHz: SileroSampleRate, batch: QueuedWindow[]): Promise<void> {
