@@ -7,6 +7,8 @@ import { isObject } from './merge-patch.js';
 interface CredentialRef {
   path: string;
   id: string;
+  /** The section's provider, when it names one: the credential must be for that provider. */
+  provider: string | null;
 }
 
 /** The credential ids a config names, read from the raw input so they are checked even when other fields are bad. */
@@ -16,7 +18,8 @@ function credentialRefs(config: unknown): CredentialRef[] {
     if (!isObject(section)) return;
     const id = section.credentialId;
     if (typeof id === 'string' && Id.safeParse(id).success) {
-      refs.push({ path: [...path, 'credentialId'].join('.'), id });
+      const provider = typeof section.provider === 'string' ? section.provider : null;
+      refs.push({ path: [...path, 'credentialId'].join('.'), id, provider });
     }
   };
   if (!isObject(config)) return refs;
@@ -37,7 +40,7 @@ async function credentialIssues(
   if (refs.length === 0) return [];
   // FOR SHARE: a credential cannot be deleted while an agent that starts using it is being saved.
   const found = await db
-    .select({ id: credentials.id })
+    .select({ id: credentials.id, provider: credentials.provider })
     .from(credentials)
     .where(
       and(
@@ -46,10 +49,16 @@ async function credentialIssues(
       ),
     )
     .for('share');
-  const known = new Set(found.map((r) => r.id));
-  return refs
-    .filter((r) => !known.has(r.id))
-    .map((r) => ({ path: r.path, message: 'no such credential in this organization' }));
+  const providerOf = new Map(found.map((r) => [r.id, r.provider]));
+  return refs.flatMap((ref): FieldIssue[] => {
+    const provider = providerOf.get(ref.id);
+    if (provider === undefined)
+      return [{ path: ref.path, message: 'no such credential in this organization' }];
+    if (ref.provider !== null && provider !== ref.provider) {
+      return [{ path: ref.path, message: `the credential is for ${provider}, not ${ref.provider}` }];
+    }
+    return [];
+  });
 }
 
 /** Providers must be in the catalog, with options its schema accepts. */

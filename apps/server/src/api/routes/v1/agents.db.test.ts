@@ -125,10 +125,11 @@ describe('creating agents', () => {
     expect(good.status).toBe(201);
   });
 
-  it('accepts credentials of its own organization and names each foreign or missing one', async () => {
+  it('accepts credentials of its own organization and names each foreign, missing or mismatched one', async () => {
     const owner = await h.signup('creds');
     const other = await h.signup('creds-other');
     const mine = await newCredential(owner);
+    const myDeepgram = await newCredential(owner, 'deepgram');
     const theirs = await newCredential(other);
     const bad = await owner.client.post('/api/v1/agents', {
       name: 'A',
@@ -149,12 +150,19 @@ describe('creating agents', () => {
         { path: 'llm.credentialId', message: 'no such credential in this organization' },
         { path: 'llm.fallbacks.0.credentialId', message: 'no such credential in this organization' },
         { path: 'tts.credentialId', message: 'must be a UUID' },
+        // An OpenAI key cannot serve the recogniser: caught now, not on the first call.
+        { path: 'stt.credentialId', message: 'the credential is for openai, not deepgram' },
       ]),
     );
-    expect(paths(bad)).toEqual(['llm.credentialId', 'llm.fallbacks.0.credentialId', 'tts.credentialId']);
+    expect(paths(bad)).toEqual([
+      'llm.credentialId',
+      'llm.fallbacks.0.credentialId',
+      'stt.credentialId',
+      'tts.credentialId',
+    ]);
     const good = await owner.client.post('/api/v1/agents', {
       name: 'A',
-      stt: { provider: 'deepgram', credentialId: mine },
+      stt: { provider: 'deepgram', credentialId: myDeepgram },
       llm: { provider: 'openai', model: 'gpt-4o', credentialId: mine },
     });
     expect(good.status).toBe(201);
@@ -313,7 +321,7 @@ describe('editing, publishing and restoring', () => {
 
   it('restoring a version whose credential is gone names the field', async () => {
     const owner = await h.signup('gone');
-    const credential = await newCredential(owner);
+    const credential = await newCredential(owner, 'elevenlabs');
     const id = (
       await owner.client.post('/api/v1/agents', {
         name: 'A',
