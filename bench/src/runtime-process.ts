@@ -15,10 +15,14 @@ export async function startRuntime(config: RuntimeConfig): Promise<RuntimeProces
     [JSON.stringify(config)],
     {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      // BENCH_PROFILE_DIR=dir writes a CPU profile of the runtime under test there.
-      execArgv: process.env['BENCH_PROFILE_DIR']
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}`]
-        : [],
+      // BENCH_PROFILE_DIR=dir writes a CPU profile of the runtime under test there; BENCH_RUNTIME_FLAGS
+      // adds Node flags to it (e.g. GC settings being evaluated).
+      execArgv: [
+        ...(process.env['BENCH_RUNTIME_FLAGS']?.split(' ').filter(Boolean) ?? []),
+        ...(process.env['BENCH_PROFILE_DIR']
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}`]
+          : []),
+      ],
     },
   );
   const mediaUrl = await new Promise<string>((resolve, reject) => {

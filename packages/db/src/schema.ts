@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   index,
   integer,
@@ -205,4 +206,118 @@ export const idempotencyKeys = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.organizationId, t.key] })],
+);
+
+/**
+ * A carrier number of an organization. Inbound calls are routed by (carrier, number) to the inbound
+ * agent's published version; the credential signs and verifies the carrier's requests.
+ */
+export const phoneNumbers = pgTable(
+  'phone_numbers',
+  {
+    id: id(),
+    organizationId: organizationId(),
+    carrier: text('carrier').notNull(),
+    /** E.164. */
+    number: text('number').notNull(),
+    name: text('name').notNull(),
+    credentialId: uuid('credential_id').references(() => credentials.id, { onDelete: 'restrict' }),
+    inboundAgentId: uuid('inbound_agent_id').references(() => agents.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('phone_numbers_org_idx').on(t.organizationId, t.id),
+    // One owner per number and carrier on an instance: an inbound call must route to exactly one agent.
+    uniqueIndex('phone_numbers_carrier_number_unique').on(t.carrier, t.number),
+  ],
+);
+
+/** A voice process that carries calls; a call whose runtime stops heartbeating is closed as runtime_lost. */
+export const runtimes = pgTable('runtimes', {
+  id: text('id').primaryKey(),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
+  draining: boolean('draining').notNull().default(false),
+});
+
+export const calls = pgTable(
+  'calls',
+  {
+    id: id(),
+    organizationId: organizationId(),
+    agentId: uuid('agent_id').references(() => agents.id, { onDelete: 'set null' }),
+    agentVersion: integer('agent_version'),
+    direction: text('direction', { enum: ['inbound', 'outbound', 'web'] }).notNull(),
+    /** The carrier (twilio, exotel, ...) or `web` / `simulated`. */
+    transport: text('transport').notNull(),
+    phoneNumberId: uuid('phone_number_id').references(() => phoneNumbers.id, { onDelete: 'set null' }),
+    fromNumber: text('from_number'),
+    toNumber: text('to_number'),
+    status: text('status').notNull(),
+    /** Why it ended, in Parley's words (caller_hung_up, agent_ended, runtime_lost, ...). */
+    endReason: text('end_reason'),
+    /** The carrier's own words for the last status (its status, hangup cause or SIP code). */
+    carrierReason: text('carrier_reason'),
+    carrierCallId: text('carrier_call_id'),
+    answeredBy: text('answered_by'),
+    variables: jsonb('variables').$type<Record<string, string>>().notNull().default({}),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    runtimeId: text('runtime_id'),
+    /** SHA-256 of the short-lived token the media socket must present. */
+    mediaTokenHash: text('media_token_hash'),
+    mediaTokenExpiresAt: timestamp('media_token_expires_at', { withTimezone: true }),
+    recordingPath: text('recording_path'),
+    recordingDurationMs: integer('recording_duration_ms'),
+    /** Per-turn latency summary (p50/p95 of each stage), written when the call ends. */
+    latency: jsonb('latency').$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+    answeredAt: timestamp('answered_at', { withTimezone: true }),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('calls_org_idx').on(t.organizationId, t.id),
+    index('calls_status_idx').on(t.status),
+    uniqueIndex('calls_carrier_call_unique')
+      .on(t.transport, t.carrierCallId)
+      .where(sql`carrier_call_id is not null`),
+  ],
+);
+
+/** A call's ordered events, appended as they happen (a crash loses at most the last flush). */
+export const callEvents = pgTable(
+  'call_events',
+  {
+    callId: uuid('call_id')
+      .notNull()
+      .references(() => calls.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    organizationId: organizationId(),
+    type: text('type').notNull(),
+    /** Ms since the call started. */
+    atMs: bigint('at_ms', { mode: 'number' }).notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.callId, t.seq] })],
+);
+
+/** What was said, turn by turn: the caller's committed turns and what the caller heard of the agent. */
+export const transcriptTurns = pgTable(
+  'transcript_turns',
+  {
+    callId: uuid('call_id')
+      .notNull()
+      .references(() => calls.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    organizationId: organizationId(),
+    role: text('role', { enum: ['user', 'agent'] }).notNull(),
+    text: text('text').notNull(),
+    /** Ms since the call started. */
+    atMs: bigint('at_ms', { mode: 'number' }).notNull(),
+    interrupted: boolean('interrupted').notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.callId, t.seq] })],
 );

@@ -6,3 +6,4 @@ export * from './llm-simulator.js';
 export * from './fakes.js';
 export * from './call-harness.js';
 export * from './twilio-caller.js';
+export * from './carriers/twilio.js';

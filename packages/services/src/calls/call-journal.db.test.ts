@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { asc, callEvents, calls, eq, runtimes, transcriptTurns, type DatabaseHandle } from '@parley/db';
+import { createTestDatabase } from '@parley/db/testing';
+import { createUserAsOperator } from '../admin/system.js';
+import type { ServiceContext } from '../context.js';
+import { SecretBox } from '../secret-box.js';
+import { CallJournal } from './call-journal.js';
+import { heartbeatRuntime, registerRuntime, sweepLostCalls } from './runtime-registry.js';
+
+let database: DatabaseHandle;
+let organizationId: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const system: ServiceContext = {
+    db: database.db,
+    secretBox: new SecretBox('a test instance secret that is long enough'),
+    publicUrl: 'http://parley.test',
+    signupEnabled: true,
+    sessionTtlMs: 60_000,
+    actor: { type: 'system', label: 'test' },
+    clientIp: null,
+  };
+  ({ organizationId } = await createUserAsOperator(system, {
+    email: 'owner@example.test',
+    password: 'correct horse battery',
+    name: 'Owner',
+    organizationName: 'Acme',
+    isInstanceAdmin: false,
+  }));
+});
+afterAll(() => database.close());
+
+async function newCall(fields: Partial<typeof calls.$inferInsert> = {}): Promise<string> {
+  const [row] = await database.db
+    .insert(calls)
+    .values({ organizationId, direction: 'inbound', transport: 'twilio', status: 'in_progress', ...fields })
+    .returning({ id: calls.id });
+  return row!.id;
+}
+
+const eventsOf = (callId: string) =>
+  database.db.select().from(callEvents).where(eq(callEvents.callId, callId)).orderBy(asc(callEvents.seq));
+const turnsOf = (callId: string) =>
+  database.db
+    .select()
+    .from(transcriptTurns)
+    .where(eq(transcriptTurns.callId, callId))
+    .orderBy(asc(transcriptTurns.seq));
+
+describe('the call journal', () => {
+  it('writes events in order and the transcript as turns, without interim words', async () => {
+    const callId = await newCall();
+    const journal = new CallJournal(database.db, { id: callId, organizationId }, { flushIntervalMs: 60_000 });
+    journal.record({
+      seq: 1,
+      atMs: 0,
+      type: 'call.started',
+      inputFormat: 'mulaw/8000',
+      outputFormat: 'mulaw/8000',
+    });
+    journal.record({
+      seq: 2,
+      atMs: 1200,
+      type: 'agent.speech.ended',
+      turnId: 0,
+      text: 'Hello, how can I help?',
+    });
+    journal.record({ seq: 3, atMs: 2100, type: 'transcript.interim', text: 'what time' });
+    journal.record({ seq: 4, atMs: 2900, type: 'user.turn', turnId: 1, text: 'what time do you open' });
+    journal.record({
+      seq: 5,
+      atMs: 4000.6,
+      type: 'agent.speech.interrupted',
+      turnId: 1,
+      heardText: 'We open at nine',
+      fullText: 'We open at nine and close at five.',
+    });
+    expect(await eventsOf(callId)).toEqual([]);
+    await journal.flush();
+    const events = await eventsOf(callId);
+    expect(events.map((e) => [e.seq, e.type, e.atMs])).toEqual([
+      [1, 'call.started', 0],
+      [2, 'agent.speech.ended', 1200],
+      [4, 'user.turn', 2900],
+      [5, 'agent.speech.interrupted', 4001],
+    ]);
+    expect(events[2]!.data).toEqual({ turnId: 1, text: 'what time do you open' });
+    expect((await turnsOf(callId)).map((t) => [t.role, t.text, t.interrupted])).toEqual([
+      ['agent', 'Hello, how can I help?', false],
+      ['user', 'what time do you open', false],
+      ['agent', 'We open at nine', true],
+    ]);
+  });
+
+  it('writes buffered events by itself within the flush interval', async () => {
+    const callId = await newCall();
+    const journal = new CallJournal(database.db, { id: callId, organizationId }, { flushIntervalMs: 20 });
+    journal.record({ seq: 1, atMs: 0, type: 'call.started', inputFormat: 'x', outputFormat: 'y' });
+    await vi.waitFor(async () => expect(await eventsOf(callId)).toHaveLength(1), { timeout: 5000 });
+  });
+
+  it('closing writes the last events, then the outcome on the call row', async () => {
+    const callId = await newCall();
+    const journal = new CallJournal(database.db, { id: callId, organizationId }, { flushIntervalMs: 60_000 });
+    journal.record({ seq: 1, atMs: 0, type: 'call.started', inputFormat: 'x', outputFormat: 'y' });
+    journal.record({ seq: 2, atMs: 9000, type: 'call.ended', reason: 'caller_hung_up', durationMs: 9000 });
+    const endedAt = new Date('2026-11-21T10:00:09Z');
+    await journal.close({
+      status: 'completed',
+      endReason: 'caller_hung_up',
+      endedAt,
+      recordingPath: 'recordings/x.wav',
+      recordingDurationMs: 9000,
+    });
+    expect(await eventsOf(callId)).toHaveLength(2);
+    const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
+    expect(row).toMatchObject({
+      status: 'completed',
+      endReason: 'caller_hung_up',
+      endedAt,
+      recordingPath: 'recordings/x.wav',
+      recordingDurationMs: 9000,
+    });
+  });
+
+  it('keeps events whose write failed and writes them at the next flush', async () => {
+    const callId = await newCall();
+    const errors: unknown[] = [];
+    const journal = new CallJournal(
+      database.db,
+      { id: callId, organizationId },
+      { flushIntervalMs: 60_000, onWriteError: (error) => errors.push(error) },
+    );
+    // The call row is briefly gone (as if not yet committed): the foreign key refuses the events.
+    await database.db
+      .update(calls)
+      .set({ id: '0190a0a0-0000-7000-8000-00000000dead' })
+      .where(eq(calls.id, callId));
+    journal.record({ seq: 1, atMs: 0, type: 'call.started', inputFormat: 'x', outputFormat: 'y' });
+    await journal.flush();
+    expect(errors).toHaveLength(1);
+    await database.db
+      .update(calls)
+      .set({ id: callId })
+      .where(eq(calls.id, '0190a0a0-0000-7000-8000-00000000dead'));
+    journal.record({ seq: 2, atMs: 100, type: 'dtmf', digit: '5' });
+    await journal.flush();
+    expect((await eventsOf(callId)).map((e) => e.seq)).toEqual([1, 2]);
+  });
+});
+
+describe('lost runtimes', () => {
+  it('closes the live calls of a runtime that stopped heartbeating, and only those', async () => {
+    const start = new Date('2026-11-21T10:00:00Z');
+    await registerRuntime(database.db, 'rt-dead', start);
+    await registerRuntime(database.db, 'rt-alive', start);
+    const later = new Date(start.getTime() + 60_000);
+    await heartbeatRuntime(database.db, 'rt-alive', later);
+    const lost = await newCall({ runtimeId: 'rt-dead' });
+    const ringingLost = await newCall({ runtimeId: 'rt-dead', status: 'ringing' });
+    const unknownRuntime = await newCall({ runtimeId: 'rt-never-registered' });
+    const alive = await newCall({ runtimeId: 'rt-alive' });
+    const finished = await newCall({
+      runtimeId: 'rt-dead',
+      status: 'completed',
+      endReason: 'caller_hung_up',
+    });
+    const queued = await newCall({ status: 'queued' });
+
+    const closed = await sweepLostCalls(database.db, { now: later, staleAfterMs: 30_000 });
+    expect(closed.sort()).toEqual([lost, ringingLost, unknownRuntime].sort());
+    const statusOf = async (id: string) =>
+      (await database.db.select().from(calls).where(eq(calls.id, id)))[0]!;
+    expect(await statusOf(lost)).toMatchObject({
+      status: 'failed',
+      endReason: 'runtime_lost',
+      endedAt: later,
+    });
+    expect(await statusOf(alive)).toMatchObject({ status: 'in_progress', endReason: null });
+    expect(await statusOf(finished)).toMatchObject({ status: 'completed', endReason: 'caller_hung_up' });
+    expect(await statusOf(queued)).toMatchObject({ status: 'queued' });
+    expect((await database.db.select().from(runtimes)).map((r) => r.id)).toEqual(['rt-alive']);
+    expect(await sweepLostCalls(database.db, { now: later, staleAfterMs: 30_000 })).toEqual([]);
+  });
+});

@@ -1,0 +1,150 @@
+// Writes a live call's timeline as it happens: its ordered events and its transcript turns. A voice
+// session reports events synchronously and must never wait for the database, so they are buffered and
+// written in one transaction every `flushIntervalMs` (default 500 ms): a crash loses at most that
+// much. A failed write keeps its rows and is retried at the next flush; the end of the call flushes
+// everything before the call row is closed.
+import { callEvents, calls, eq, and, transcriptTurns, type Database } from '@parley/db';
+
+/** A session event as the runtime reports it: ordered by `seq`, timed in ms since the call started. */
+export interface JournalEvent {
+  seq: number;
+  atMs: number;
+  type: string;
+  [field: string]: unknown;
+}
+
+export interface CallJournalOptions {
+  /** Longest time an event waits in memory before it is written. Default 500 ms. */
+  flushIntervalMs?: number;
+  /** A write failed (it will be retried); for the runtime's log, without the call's content. */
+  onWriteError?: (error: unknown) => void;
+}
+
+/** How the call ended, written to the call row once the last events are in. */
+export interface CallOutcome {
+  status: string;
+  endReason: string;
+  endedAt: Date;
+  recordingPath?: string;
+  recordingDurationMs?: number;
+  latency?: Record<string, unknown>;
+}
+
+type EventRow = typeof callEvents.$inferInsert;
+type TurnRow = typeof transcriptTurns.$inferInsert;
+
+/** Interim words are superseded by the finals and the turns; storing them would only add volume. */
+const UNSTORED_EVENTS = new Set(['transcript.interim']);
+
+export class CallJournal {
+  private events: EventRow[] = [];
+  private turns: TurnRow[] = [];
+  private turnSeq = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly flushIntervalMs: number;
+
+  constructor(
+    private readonly db: Database,
+    private readonly call: { id: string; organizationId: string },
+    private readonly options: CallJournalOptions = {},
+  ) {
+    this.flushIntervalMs = options.flushIntervalMs ?? 500;
+  }
+
+  /** Buffers an event (and the transcript turn it completes, if any); never blocks the caller. */
+  record(event: JournalEvent): void {
+    if (UNSTORED_EVENTS.has(event.type)) return;
+    const { seq, atMs, type, ...data } = event;
+    this.events.push({
+      callId: this.call.id,
+      organizationId: this.call.organizationId,
+      seq,
+      type,
+      atMs: Math.round(atMs),
+      data,
+    });
+    const turn = transcriptTurnOf(event);
+    if (turn) {
+      this.turns.push({
+        callId: this.call.id,
+        organizationId: this.call.organizationId,
+        seq: ++this.turnSeq,
+        atMs: Math.round(atMs),
+        ...turn,
+      });
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, this.flushIntervalMs);
+  }
+
+  /** Writes everything buffered so far (after any write already under way). */
+  flush(): Promise<void> {
+    this.writing = this.writing.then(() => this.writeBuffered());
+    return this.writing;
+  }
+
+  /** Final flush, then the call row gets its outcome. Rejects if the last events cannot be written. */
+  async close(outcome: CallOutcome): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.flush();
+    if (this.events.length > 0 || this.turns.length > 0) {
+      throw new Error(`call ${this.call.id}: the last events could not be written`);
+    }
+    await this.db
+      .update(calls)
+      .set({
+        status: outcome.status,
+        endReason: outcome.endReason,
+        endedAt: outcome.endedAt,
+        updatedAt: outcome.endedAt,
+        ...(outcome.recordingPath === undefined ? {} : { recordingPath: outcome.recordingPath }),
+        ...(outcome.recordingDurationMs === undefined
+          ? {}
+          : { recordingDurationMs: outcome.recordingDurationMs }),
+        ...(outcome.latency === undefined ? {} : { latency: outcome.latency }),
+      })
+      .where(and(eq(calls.id, this.call.id), eq(calls.organizationId, this.call.organizationId)));
+  }
+
+  private async writeBuffered(): Promise<void> {
+    if (this.events.length === 0 && this.turns.length === 0) return;
+    const events = this.events;
+    const turns = this.turns;
+    this.events = [];
+    this.turns = [];
+    try {
+      await this.db.transaction(async (tx) => {
+        if (events.length > 0) await tx.insert(callEvents).values(events).onConflictDoNothing();
+        if (turns.length > 0) await tx.insert(transcriptTurns).values(turns).onConflictDoNothing();
+      });
+    } catch (error) {
+      // Put them back in front of anything recorded meanwhile, in order, for the next flush.
+      this.events = [...events, ...this.events];
+      this.turns = [...turns, ...this.turns];
+      this.options.onWriteError?.(error);
+      this.timer ??= setTimeout(() => {
+        this.timer = null;
+        void this.flush();
+      }, this.flushIntervalMs);
+    }
+  }
+}
+
+/** The caller's committed turns, and what the caller heard of the agent (all of it, or up to a barge-in). */
+function transcriptTurnOf(event: JournalEvent): Pick<TurnRow, 'role' | 'text' | 'interrupted'> | null {
+  const text = (field: string) => (typeof event[field] === 'string' ? (event[field] as string) : '');
+  switch (event.type) {
+    case 'user.turn':
+      return { role: 'user', text: text('text'), interrupted: false };
+    case 'agent.speech.ended':
+      return text('text') ? { role: 'agent', text: text('text'), interrupted: false } : null;
+    case 'agent.speech.interrupted':
+      return { role: 'agent', text: text('heardText'), interrupted: true };
+    default:
+      return null;
+  }
+}
