@@ -7,3 +7,5 @@ export * from './fakes.js';
 export * from './call-harness.js';
 export * from './twilio-caller.js';
 export * from './carriers/twilio.js';
+export * from './carriers/plivo.js';
+export * from './carriers/vobiz.js';
