@@ -9,3 +9,5 @@ export * from './twilio-caller.js';
 export * from './carriers/twilio.js';
 export * from './carriers/plivo.js';
 export * from './carriers/vobiz.js';
+export * from './carriers/exotel.js';
+export * from './carriers/telnyx.js';
