@@ -10,6 +10,8 @@ export const API_KEY_SCOPES = [
   'agents:write',
   'calls:read',
   'calls:write',
+  'phone_numbers:read',
+  'phone_numbers:write',
   'credentials:read',
   'credentials:write',
   'members:read',

@@ -38,10 +38,15 @@ export const ERROR_CODES = {
   credential_not_found: { status: 404, description: 'No such credential in this organization.' },
   agent_not_found: { status: 404, description: 'No such agent in this organization.' },
   agent_version_not_found: { status: 404, description: 'No such version of this agent.' },
+  phone_number_not_found: { status: 404, description: 'No such phone number in this organization.' },
   setup_token_invalid: { status: 404, description: 'The setup link is unknown or was already used.' },
   conflict: { status: 409, description: 'The request conflicts with the current state.' },
   email_taken: { status: 409, description: 'A user with this email already exists.' },
   already_member: { status: 409, description: 'The user is already a member of the organization.' },
+  phone_number_taken: {
+    status: 409,
+    description: 'This number is already registered for this carrier on the instance (by any organization).',
+  },
   idempotency_key_reused: {
     status: 422,
     description: 'The `Idempotency-Key` was used before with a different request.',
@@ -50,9 +55,17 @@ export const ERROR_CODES = {
     status: 422,
     description: 'The agent configuration is invalid; `details` lists each field.',
   },
+  invalid_reference: {
+    status: 422,
+    description:
+      'A field names an object that is not in this organization or cannot be used there (a credential of ' +
+      'another provider, a deleted agent); `details` lists each field.',
+  },
   credential_in_use: {
     status: 409,
-    description: 'Agents use this credential (draft or published); `details.agentIds` lists them.',
+    description:
+      'Agents (draft or published) or phone numbers use this credential; `details.agentIds` and ' +
+      '`details.phoneNumberIds` list them.',
   },
   agent_limit_reached: {
     status: 403,

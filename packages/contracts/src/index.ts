@@ -9,3 +9,4 @@ export * from './templating.js';
 export * from './admin.js';
 export * from './audit.js';
 export * from './providers.js';
+export * from './phone-numbers.js';

@@ -48,3 +48,20 @@ export { listAgentVersions } from './agents/list-agent-versions.js';
 export { getAgentVersion } from './agents/get-agent-version.js';
 export { restoreAgentVersion } from './agents/restore-agent-version.js';
 export { listProviderCatalog } from './providers/list-provider-catalog.js';
+export { createPhoneNumber } from './phone-numbers/create-phone-number.js';
+export { listPhoneNumbers } from './phone-numbers/list-phone-numbers.js';
+export { getPhoneNumber } from './phone-numbers/get-phone-number.js';
+export { updatePhoneNumber } from './phone-numbers/update-phone-number.js';
+export { deletePhoneNumber } from './phone-numbers/delete-phone-number.js';
+export {
+  resolveInboundRoute,
+  type InboundRefusal,
+  type InboundRoute,
+} from './phone-numbers/resolve-inbound-route.js';
+export { carrierWebhookPaths, carrierWebhooks } from './phone-numbers/carrier-webhooks.js';
+export { CallJournal, type CallOutcome, type JournalEvent } from './calls/call-journal.js';
+export { heartbeatRuntime, registerRuntime, sweepLostCalls } from './calls/runtime-registry.js';
+export { beginInboundCall, MEDIA_TOKEN_TTL_MS, type InboundCallStart } from './calls/begin-inbound-call.js';
+export { claimCallMedia, type ClaimedCall } from './calls/claim-call-media.js';
+export { applyCarrierStatus, type CarrierStatus } from './calls/apply-carrier-status.js';
+export { CALL_STATUSES, isFinalCallStatus, type CallStatus } from './calls/call-status.js';

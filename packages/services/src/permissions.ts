@@ -16,6 +16,8 @@ export const PERMISSIONS = [
   'agents:write',
   'calls:read',
   'calls:write',
+  'phone_numbers:read',
+  'phone_numbers:write',
   'audit_log:read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -28,6 +30,7 @@ const VIEWER: Permission[] = [
   'credentials:read',
   'agents:read',
   'calls:read',
+  'phone_numbers:read',
 ];
 const MEMBER: Permission[] = [...VIEWER, 'agents:write', 'calls:write'];
 const ADMIN: Permission[] = [
@@ -37,6 +40,8 @@ const ADMIN: Permission[] = [
   'api_keys:read',
   'api_keys:write',
   'credentials:write',
+  // Numbers route real calls (and cost money per minute), so re-pointing them is an admin's call.
+  'phone_numbers:write',
   'audit_log:read',
 ];
 const OWNER: Permission[] = [...ADMIN, 'organization:delete', 'organization:transfer'];
@@ -58,6 +63,8 @@ export const SCOPE_PERMISSIONS: Record<ApiKeyScope, Permission[]> = {
   'agents:write': ['agents:read', 'agents:write'],
   'calls:read': ['calls:read'],
   'calls:write': ['calls:read', 'calls:write'],
+  'phone_numbers:read': ['phone_numbers:read'],
+  'phone_numbers:write': ['phone_numbers:read', 'phone_numbers:write'],
   'credentials:read': ['credentials:read'],
   'credentials:write': ['credentials:read', 'credentials:write'],
   'members:read': ['members:read'],

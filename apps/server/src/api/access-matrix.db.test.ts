@@ -48,6 +48,16 @@ const newCredential = async (owner: SignedInUser) => ({
     values: { apiKey: 'sk-matrix-0123456789abcdef' },
   }),
 });
+let numbers = 0;
+/** A number no other test registered: numbers are unique per carrier on the whole instance. */
+const freshNumber = () => `+1415555${String(++numbers).padStart(4, '0')}`;
+const newPhoneNumber = async (owner: SignedInUser) => ({
+  phoneNumber: await created(owner.client, '/api/v1/phone-numbers', {
+    carrier: 'twilio',
+    number: freshNumber(),
+    name: 'Matrix number',
+  }),
+});
 const newApiKey = async (owner: SignedInUser) => ({
   apiKey: await created(owner.client, '/api/v1/api-keys', { name: 'matrix', scopes: ['agents:read'] }),
 });
@@ -143,6 +153,32 @@ const ROUTES: Route[] = [
     path: '/agents/:agent/versions/1/restore',
     permission: 'agents:write',
     targets: publishedAgent,
+  },
+  { method: 'GET', path: '/phone-numbers', permission: 'phone_numbers:read' },
+  {
+    method: 'POST',
+    path: '/phone-numbers',
+    permission: 'phone_numbers:write',
+    body: () => ({ carrier: 'telnyx', number: freshNumber() }),
+  },
+  {
+    method: 'GET',
+    path: '/phone-numbers/:phoneNumber',
+    permission: 'phone_numbers:read',
+    targets: newPhoneNumber,
+  },
+  {
+    method: 'PATCH',
+    path: '/phone-numbers/:phoneNumber',
+    permission: 'phone_numbers:write',
+    targets: newPhoneNumber,
+    body: () => ({ name: 'Renamed' }),
+  },
+  {
+    method: 'DELETE',
+    path: '/phone-numbers/:phoneNumber',
+    permission: 'phone_numbers:write',
+    targets: newPhoneNumber,
   },
   { method: 'GET', path: '/audit-log', permission: 'audit_log:read' },
 ];
@@ -287,11 +323,13 @@ describe('tenant isolation', () => {
       ...(await newAgent(ownerB)),
       ...(await newCredential(ownerB)),
       ...(await newApiKey(ownerB)),
+      ...(await newPhoneNumber(ownerB)),
     };
     for (const client of [ownerA.client, keyA]) {
       for (const url of [
         '/api/v1/agents',
         '/api/v1/credentials',
+        '/api/v1/phone-numbers',
         '/api/v1/api-keys',
         '/api/v1/members',
         '/api/v1/invitations',

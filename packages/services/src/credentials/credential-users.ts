@@ -1,4 +1,4 @@
-import { agents, agentVersions, and, eq, isNull, or, sql, type Executor } from '@parley/db';
+import { agents, agentVersions, and, eq, isNull, or, phoneNumbers, sql, type Executor } from '@parley/db';
 
 /** Whether an agent config (jsonb) names the credential in its STT, LLM (or an LLM fallback) or TTS. */
 function referencesCredential(
@@ -44,5 +44,22 @@ export async function agentsUsingCredential(
       ),
     )
     .orderBy(agents.id);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * The phone numbers that verify their carrier's requests with a credential: deleting it would leave
+ * their calls unverifiable (and the foreign key refuses it anyway).
+ */
+export async function phoneNumbersUsingCredential(
+  db: Executor,
+  organizationId: string,
+  credentialId: string,
+): Promise<string[]> {
+  const rows = await db
+    .select({ id: phoneNumbers.id })
+    .from(phoneNumbers)
+    .where(and(eq(phoneNumbers.organizationId, organizationId), eq(phoneNumbers.credentialId, credentialId)))
+    .orderBy(phoneNumbers.id);
   return rows.map((r) => r.id);
 }

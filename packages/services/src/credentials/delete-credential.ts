@@ -2,20 +2,28 @@ import { credentials, eq } from '@parley/db';
 import { auditInOrganization } from '../audit.js';
 import { authorize, type OrgContext } from '../context.js';
 import { ServiceError } from '../errors.js';
-import { agentsUsingCredential } from './credential-users.js';
+import { agentsUsingCredential, phoneNumbersUsingCredential } from './credential-users.js';
 import { findCredential } from './credential-row.js';
 
-/** Deletes a credential for good, unless an agent's draft or published version still uses it. */
+/**
+ * Deletes a credential for good, unless an agent's draft or published version or a phone number still
+ * uses it.
+ */
 export async function deleteCredential(ctx: OrgContext, id: string): Promise<void> {
   authorize(ctx, 'credentials:write');
   await ctx.db.transaction(async (tx) => {
     const row = await findCredential(tx, ctx.organizationId, id, { lock: true });
     const agentIds = await agentsUsingCredential(tx, ctx.organizationId, row.id);
-    if (agentIds.length > 0) {
+    const phoneNumberIds = await phoneNumbersUsingCredential(tx, ctx.organizationId, row.id);
+    if (agentIds.length > 0 || phoneNumberIds.length > 0) {
+      const users = [
+        ...(agentIds.length > 0 ? [`${agentIds.length} agent(s)`] : []),
+        ...(phoneNumberIds.length > 0 ? [`${phoneNumberIds.length} phone number(s)`] : []),
+      ].join(' and ');
       throw new ServiceError(
         'credential_in_use',
-        `The credential is used by ${agentIds.length} agent(s); point them at another credential first`,
-        { agentIds },
+        `The credential is used by ${users}; point them at another credential first`,
+        { agentIds, phoneNumberIds },
       );
     }
     await tx.delete(credentials).where(eq(credentials.id, row.id));

@@ -9,6 +9,7 @@ import { auditLogRoutes } from './audit-log.js';
 import { credentialRoutes } from './credentials.js';
 import { agentRoutes } from './agents.js';
 import { providerRoutes } from './providers.js';
+import { phoneNumberRoutes } from './phone-numbers.js';
 
 /** Every /api/v1 resource; a new resource adds its module here. */
 export const V1_ROUTES: RouteModule[] = [
@@ -22,4 +23,5 @@ export const V1_ROUTES: RouteModule[] = [
   credentialRoutes,
   agentRoutes,
   providerRoutes,
+  phoneNumberRoutes,
 ];

@@ -1,0 +1,55 @@
+// A carrier's status (or answering-machine) callback, already verified and normalised by the server's
+// webhook route. Calls a runtime is carrying are finished by that runtime when the media ends; the
+// callback only adds the carrier's words. Calls that never reached a runtime (busy, no answer, failed,
+// canceled before answer) are finished here.
+import { and, calls, eq, type Database } from '@parley/db';
+import { isFinalCallStatus } from './call-status.js';
+
+export interface CarrierStatus {
+  carrierCallId: string;
+  /** One of the CallStatus values (the carrier-neutral mapping of the carrier's status). */
+  status: string;
+  carrierReason: string;
+  answeredBy?: string;
+  durationSeconds?: number;
+}
+
+/** The call it applied to (for the caller's logs and events), or null when no call has that id. */
+export async function applyCarrierStatus(
+  db: Database,
+  carrier: string,
+  update: CarrierStatus,
+  now: Date,
+): Promise<{ callId: string; organizationId: string; status: string } | null> {
+  return db.transaction(async (tx) => {
+    const [call] = await tx
+      .select()
+      .from(calls)
+      .where(and(eq(calls.transport, carrier), eq(calls.carrierCallId, update.carrierCallId)))
+      .for('update');
+    if (!call) return null;
+    const answered = update.answeredBy ? { answeredBy: update.answeredBy } : {};
+    let set: Partial<typeof calls.$inferInsert> = { carrierReason: update.carrierReason, ...answered };
+    if (isFinalCallStatus(call.status)) {
+      // Over already: a late callback adds nothing but may complete the record of why.
+      set = call.carrierReason ? answered : set;
+    } else if (isFinalCallStatus(update.status)) {
+      const carried = call.status === 'in_progress' && call.runtimeId !== null;
+      if (!carried) {
+        set = { ...set, status: update.status, endReason: `carrier_${update.status}`, endedAt: now };
+      }
+    } else if (update.status === 'in_progress' && (call.status === 'queued' || call.status === 'ringing')) {
+      set = { ...set, status: 'in_progress', answeredAt: call.answeredAt ?? now };
+    } else if (update.status === 'ringing' && call.status === 'queued') {
+      set = { ...set, status: 'ringing' };
+    }
+    if (Object.keys(set).length === 0)
+      return { callId: call.id, organizationId: call.organizationId, status: call.status };
+    const [row] = await tx
+      .update(calls)
+      .set({ ...set, updatedAt: now })
+      .where(eq(calls.id, call.id))
+      .returning({ status: calls.status });
+    return { callId: call.id, organizationId: call.organizationId, status: row!.status };
+  });
+}

@@ -1,0 +1,54 @@
+// An inbound call reached a routed number: its record is created (ringing) before the answer document
+// goes back, with a short-lived single-use token that the media socket must present. A carrier that
+// retries the webhook for the same call gets the same record and a fresh token.
+import { calls, sql, type Database } from '@parley/db';
+import { hashToken, randomToken } from '../secret-box.js';
+
+export interface InboundCallStart {
+  organizationId: string;
+  phoneNumberId: string;
+  agentId: string;
+  agentVersion: number;
+  carrier: string;
+  carrierCallId: string;
+  from: string;
+  to: string;
+}
+
+/** How long the carrier has to open the media socket after our answer. */
+export const MEDIA_TOKEN_TTL_MS = 120_000;
+
+export async function beginInboundCall(
+  db: Database,
+  start: InboundCallStart,
+  now: Date,
+): Promise<{ callId: string; mediaToken: string }> {
+  const mediaToken = randomToken();
+  const expiresAt = new Date(now.getTime() + MEDIA_TOKEN_TTL_MS);
+  const [row] = await db
+    .insert(calls)
+    .values({
+      organizationId: start.organizationId,
+      agentId: start.agentId,
+      agentVersion: start.agentVersion,
+      direction: 'inbound',
+      transport: start.carrier,
+      phoneNumberId: start.phoneNumberId,
+      fromNumber: start.from,
+      toNumber: start.to,
+      status: 'ringing',
+      carrierCallId: start.carrierCallId,
+      mediaTokenHash: hashToken(mediaToken),
+      mediaTokenExpiresAt: expiresAt,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoUpdate({
+      target: [calls.transport, calls.carrierCallId],
+      targetWhere: sql`carrier_call_id is not null`,
+      set: { mediaTokenHash: hashToken(mediaToken), mediaTokenExpiresAt: expiresAt, updatedAt: now },
+    })
+    .returning({ id: calls.id });
+  if (!row) throw new Error('insert returned no row');
+  return { callId: row.id, mediaToken };
+}
