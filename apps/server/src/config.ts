@@ -79,6 +79,27 @@ export const ConfigSchema = z.object({
     .min(16, 'must be at least 16 characters')
     .optional()
     .describe('When set, GET /metrics requires `Authorization: Bearer <token>`.'),
+  PARLEY_PROVIDER_URLS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const urls: Record<string, string> = {};
+      for (const entry of value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const [provider, url] = entry.split(/=(.*)/s, 2).map((s) => s.trim());
+        if (!provider || !url || !URL.canParse(url)) {
+          ctx.addIssue({ code: 'custom', message: `expected provider=url pairs, got \`${entry}\`` });
+          return z.NEVER;
+        }
+        urls[provider] = url;
+      }
+      return urls;
+    })
+    .describe(
+      'Endpoints that replace the vendors’ own, e.g. `deepgram=wss://api.eu.deepgram.com` (comma-separated).',
+    ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

@@ -65,3 +65,4 @@ export { beginInboundCall, MEDIA_TOKEN_TTL_MS, type InboundCallStart } from './c
 export { claimCallMedia, type ClaimedCall } from './calls/claim-call-media.js';
 export { applyCarrierStatus, type CarrierStatus } from './calls/apply-carrier-status.js';
 export { CALL_STATUSES, isFinalCallStatus, type CallStatus } from './calls/call-status.js';
+export { findCallCarrier, type CallCarrier } from './calls/find-call-carrier.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -37,6 +37,8 @@ export interface AppOptions {
   /** Key prefix for the shared rate-limit counters. */
   rateLimitNamespace?: string;
   logger?: FastifyServerOptions['loggerInstance'];
+  /** Routes mounted beside the API (the carriers' webhooks and media sockets, on processes that carry calls). */
+  extraRoutes?: (app: FastifyInstance) => Promise<void>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -93,6 +95,7 @@ export async function buildApp(options: AppOptions) {
   if (servesApi) await registerApiDocs(app, options.version);
   operationsRoutes(app, { ...options, startedAt: new Date(), metrics });
   if (servesApi) await registerApi(app, options);
+  if (options.extraRoutes) await options.extraRoutes(app);
   return app;
 }
 

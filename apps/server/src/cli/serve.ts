@@ -1,10 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { writeSync } from 'node:fs';
+import path from 'node:path';
 import { issueSetupLink } from '@parley/services';
 import { Redis } from 'ioredis';
 import { buildApp } from '../api/app.js';
 import { publicUrlOf, type Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { openRuntime, readiness } from '../runtime.js';
+import { registerTelephony } from '../telephony/register-telephony.js';
+import { VoiceRuntime } from '../telephony/voice-runtime.js';
 import { VERSION } from '../version.js';
 
 const SHUTDOWN_GRACE_MS = 25_000;
@@ -26,6 +30,17 @@ export async function serve(config: Config): Promise<void> {
     ? new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 })
     : undefined;
   if (redis) await redis.connect();
+  // Processes of the `all` and `runtime` roles carry calls: carriers' webhooks and media sockets land here.
+  const voice =
+    config.PARLEY_ROLE === 'api'
+      ? null
+      : await VoiceRuntime.start({
+          deps: runtime.deps,
+          runtimeId: `${config.PARLEY_ROLE}-${randomUUID()}`,
+          recordingsDir: path.resolve(config.PARLEY_DATA_DIR, 'recordings'),
+          providerUrls: config.PARLEY_PROVIDER_URLS,
+          logger,
+        });
   const app = await buildApp({
     deps: runtime.deps,
     version: VERSION,
@@ -37,6 +52,9 @@ export async function serve(config: Config): Promise<void> {
     checkReady: () => readiness(runtime.database),
     logger,
     ...(redis ? { redis } : {}),
+    ...(voice
+      ? { extraRoutes: (app) => registerTelephony(app, { deps: runtime.deps, runtime: voice, logger }) }
+      : {}),
   });
 
   let stopping = false;
@@ -47,6 +65,8 @@ export async function serve(config: Config): Promise<void> {
     // A request that outlives the grace period is cut off rather than holding the process forever.
     setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
     try {
+      // Calls in progress are ended (and written) before the sockets and the database go away.
+      await voice?.close();
       await app.close();
       await redis?.quit();
       await runtime.close();

@@ -104,7 +104,7 @@ export class CallJournal {
         ...(outcome.recordingPath === undefined ? {} : { recordingPath: outcome.recordingPath }),
         ...(outcome.recordingDurationMs === undefined
           ? {}
-          : { recordingDurationMs: outcome.recordingDurationMs }),
+          : { recordingDurationMs: Math.round(outcome.recordingDurationMs) }),
         ...(outcome.latency === undefined ? {} : { latency: outcome.latency }),
       })
       .where(and(eq(calls.id, this.call.id), eq(calls.organizationId, this.call.organizationId)));

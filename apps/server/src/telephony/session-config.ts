@@ -1,0 +1,121 @@
+// Turns a published agent version into what a call session runs: the agent's words with the call's
+// variables filled in, its turn-taking settings, and provider clients holding the organization's
+// decrypted keys. Everything here happens before the first audio, so a misconfigured agent fails the
+// call's start with a reason instead of failing mid-conversation.
+import { AgentConfig, renderTemplate } from '@parley/contracts';
+import {
+  createLlmProvider,
+  createSttProvider,
+  createTtsProvider,
+  type ProviderChoice,
+} from '@parley/providers';
+import type { LlmProvider, SessionAgentConfig, SttProvider, TtsProvider } from '@parley/voice';
+
+/** Decrypted values of a credential (apiKey, baseUrl, ...), looked up by id in the call's organization. */
+export type CredentialLookup = (credentialId: string) => Promise<Record<string, string>>;
+
+export interface CallFacts {
+  callId: string;
+  direction: 'inbound' | 'outbound' | 'web';
+  /** The other party's number (the caller inbound, the callee outbound); personal data. */
+  customerNumber: string | null;
+  variables: Record<string, string>;
+  now: Date;
+}
+
+export interface SessionSetup {
+  agent: SessionAgentConfig;
+  stt: SttProvider;
+  llm: LlmProvider[];
+  tts: TtsProvider[];
+  recordingEnabled: boolean;
+}
+
+/** Why a call could not be set up; the reason is safe to store on the call and to log. */
+export class SessionSetupError extends Error {
+  override readonly name = 'SessionSetupError';
+}
+
+export async function buildSessionSetup(
+  versionConfig: Record<string, unknown>,
+  call: CallFacts,
+  credentials: CredentialLookup,
+  /** Operator overrides of vendor endpoints (PARLEY_PROVIDER_URLS): regional endpoints, proxies, simulators. */
+  providerUrls: Readonly<Record<string, string>>,
+): Promise<SessionSetup> {
+  const parsed = AgentConfig.safeParse(versionConfig);
+  if (!parsed.success) throw new SessionSetupError('the agent version is not a valid configuration');
+  const config = parsed.data;
+  const values = templateValues(config, call);
+  const render = (text: string) => renderTemplate(text, values);
+
+  const choice = async (section: {
+    provider: string;
+    model?: string | undefined;
+    baseUrl?: string | undefined;
+    options: Record<string, unknown>;
+    credentialId?: string | undefined;
+  }): Promise<ProviderChoice> => {
+    const secret = section.credentialId ? await credentials(section.credentialId) : {};
+    const baseUrl = section.baseUrl ?? secret['baseUrl'] ?? providerUrls[section.provider];
+    return {
+      provider: section.provider,
+      options: section.options,
+      ...(section.model ? { model: section.model } : {}),
+      ...(baseUrl ? { baseUrl } : {}),
+      ...(secret['apiKey'] ? { apiKey: secret['apiKey'] } : {}),
+    };
+  };
+
+  let stt: SttProvider;
+  let llm: LlmProvider[];
+  let tts: TtsProvider;
+  try {
+    stt = createSttProvider(await choice(config.stt));
+    llm = await Promise.all(
+      [config.llm, ...config.llm.fallbacks].map(async (target) => createLlmProvider(await choice(target))),
+    );
+    tts = createTtsProvider(await choice(config.tts));
+  } catch (error) {
+    // The registry's messages name the provider and what is missing, never a key.
+    throw new SessionSetupError(error instanceof Error ? error.message : String(error));
+  }
+
+  const agent: SessionAgentConfig = {
+    systemPrompt: render(config.systemPrompt),
+    firstMessage: render(config.firstMessage),
+    firstMessageMode: config.firstMessageMode,
+    language: config.stt.language ?? config.language,
+    voice: config.tts.voice,
+    ...(config.tts.model ? { ttsModel: config.tts.model } : {}),
+    ...(config.tts.speed !== undefined ? { speed: config.tts.speed } : {}),
+    ...(config.llm.temperature !== undefined ? { temperature: config.llm.temperature } : {}),
+    ...(config.llm.maxTokens !== undefined ? { maxTokens: config.llm.maxTokens } : {}),
+    ...(config.stt.keywords.length > 0 ? { sttKeywords: config.stt.keywords } : {}),
+    turnTaking: config.turnTaking,
+    idle: { ...config.idle, reminderMessages: config.idle.reminderMessages.map(render) },
+    maxDurationSeconds: config.maxDurationSeconds,
+    closingMessage: render(config.closingMessage),
+  };
+  return { agent, stt, llm, tts: [tts], recordingEnabled: config.recording.enabled };
+}
+
+/** Declared variables (the call's values over their defaults) and the built-ins every call has. */
+function templateValues(config: AgentConfig, call: CallFacts): Record<string, string | number | boolean> {
+  const values: Record<string, string | number | boolean> = {};
+  for (const variable of config.variables) {
+    if (variable.default !== undefined) values[variable.name] = variable.default;
+  }
+  Object.assign(values, call.variables);
+  const iso = call.now.toISOString();
+  Object.assign(values, {
+    now: iso,
+    date: iso.slice(0, 10),
+    time: iso.slice(11, 16),
+    'call.id': call.callId,
+    'call.direction': call.direction,
+    'customer.number': call.customerNumber ?? '',
+    'agent.name': config.name,
+  });
+  return values;
+}

@@ -1,0 +1,28 @@
+// What the carrier routes share: the service dependencies, the voice runtime carrying the calls, and
+// the lookups every carrier needs (its credential's secrets, the public URLs it must be given).
+import type { FastifyBaseLogger } from 'fastify';
+import { operatorOrgContext, resolveCredentialSecret, type ServiceDeps } from '@parley/services';
+import type { VoiceRuntime } from './voice-runtime.js';
+
+export interface TelephonyEnv {
+  deps: ServiceDeps;
+  runtime: VoiceRuntime;
+  logger: FastifyBaseLogger;
+}
+
+export const nowOf = (deps: ServiceDeps): Date => (deps.now ? deps.now() : new Date());
+
+/** The decrypted values of a carrier credential (auth token, API key), for checking and calling it. */
+export async function carrierSecret(
+  deps: ServiceDeps,
+  organizationId: string,
+  credentialId: string,
+): Promise<Record<string, string>> {
+  const system = { ...deps, actor: { type: 'system' as const, label: 'telephony' }, clientIp: null };
+  return resolveCredentialSecret(await operatorOrgContext(system, organizationId), credentialId);
+}
+
+/** The public URL with a WebSocket scheme: what carriers are told to open media sockets to. */
+export function mediaBaseUrl(deps: ServiceDeps): string {
+  return deps.publicUrl.replace(/^http/, 'ws');
+}

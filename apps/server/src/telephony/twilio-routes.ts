@@ -1,0 +1,197 @@
+// Twilio's side of a phone call: the voice webhook that answers an inbound call with a media stream,
+// the status callback, and the media WebSocket itself. Every request is believed only after its
+// X-Twilio-Signature checks out against the auth token of the number's credential, over the URL the
+// operator configured (the public URL; wss:// for the socket).
+import {
+  applyCarrierStatus,
+  beginInboundCall,
+  carrierWebhookPaths,
+  claimCallMedia,
+  findCallCarrier,
+  resolveInboundRoute,
+  ServiceError,
+} from '@parley/services';
+import {
+  connectStreamTwiml,
+  parseTwilioStatusCallback,
+  rejectionTwiml,
+  TwilioMediaError,
+  TwilioMediaTransport,
+  TwilioWebhookError,
+  validateTwilioMediaSignature,
+  validateTwilioSignature,
+} from '@parley/telephony';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
+
+const CARRIER = 'twilio';
+const PATHS = carrierWebhookPaths(CARRIER);
+/** Twilio sends `start` at once; a socket that says nothing is not a Twilio stream. */
+const START_TIMEOUT_MS = 10_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Spoken to callers of a number no agent takes; never names the business or the reason. */
+const NOT_IN_SERVICE = 'Sorry, this number cannot take your call right now. Please try again later. Goodbye.';
+
+type FormBody = Record<string, string>;
+
+export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
+  const { deps, logger } = env;
+  const log = logger.child({ carrier: CARRIER });
+
+  const twiml = (reply: FastifyReply, document: string) =>
+    reply.header('content-type', 'text/xml; charset=utf-8').send(document);
+  const forbidden = (reply: FastifyReply, why: string, fields: Record<string, unknown> = {}) => {
+    log.warn({ ...fields, why }, 'refused a Twilio request');
+    return reply.code(403).send({ error: { code: 'forbidden', message: 'Signature check failed' } });
+  };
+  const signatureOf = (request: FastifyRequest) => {
+    const header = request.headers['x-twilio-signature'];
+    return typeof header === 'string' ? header : undefined;
+  };
+
+  app.post(PATHS.inbound, async (request, reply) => {
+    const params = request.body as FormBody;
+    const { To: to, From: from, CallSid: callSid } = params;
+    if (!to || !callSid) {
+      return reply
+        .code(400)
+        .send({ error: { code: 'invalid_request', message: 'To and CallSid are required' } });
+    }
+    const route = await resolveInboundRoute(deps, CARRIER, to);
+    if (route.reason === 'unknown_number') {
+      // Nothing to verify against; the answer tells the caller nothing about anyone's business.
+      log.warn({ reason: route.reason }, 'inbound call to a number no organization has');
+      return twiml(reply, rejectionTwiml(NOT_IN_SERVICE));
+    }
+    if (!route.credentialId) {
+      return forbidden(reply, 'the number has no credential to verify Twilio with', {
+        phoneNumberId: route.phoneNumberId,
+      });
+    }
+    const secret = await carrierSecret(deps, route.organizationId, route.credentialId);
+    const valid = validateTwilioSignature({
+      url: `${deps.publicUrl}${PATHS.inbound}`,
+      params,
+      signature: signatureOf(request),
+      authToken: secret['authToken'] ?? '',
+    });
+    if (!valid)
+      return forbidden(reply, 'forged or missing signature', { phoneNumberId: route.phoneNumberId });
+    if (route.reason !== null) {
+      log.warn(
+        { reason: route.reason, organizationId: route.organizationId, phoneNumberId: route.phoneNumberId },
+        'inbound call rejected: no agent takes this number',
+      );
+      return twiml(reply, rejectionTwiml(NOT_IN_SERVICE));
+    }
+    const { callId, mediaToken } = await beginInboundCall(
+      deps.db,
+      {
+        organizationId: route.organizationId,
+        phoneNumberId: route.phoneNumberId,
+        agentId: route.agent.id,
+        agentVersion: route.agent.publishedVersion,
+        carrier: CARRIER,
+        carrierCallId: callSid,
+        from: from ?? '',
+        to,
+      },
+      nowOf(deps),
+    );
+    log.info({ callId, organizationId: route.organizationId }, 'inbound call answered with a media stream');
+    return twiml(
+      reply,
+      connectStreamTwiml({
+        mediaUrl: `${mediaBaseUrl(deps)}${PATHS.media}/${callId}`,
+        parameters: { callId, token: mediaToken },
+      }),
+    );
+  });
+
+  app.post(PATHS.status, async (request, reply) => {
+    const params = request.body as FormBody;
+    let update;
+    try {
+      update = parseTwilioStatusCallback(params);
+    } catch (error) {
+      if (!(error instanceof TwilioWebhookError)) throw error;
+      return reply.code(400).send({ error: { code: 'invalid_request', message: error.message } });
+    }
+    const call = await findCallCarrier(deps.db, { carrier: CARRIER, carrierCallId: update.carrierCallId });
+    if (!call?.credentialId) {
+      log.warn('status callback for a call Parley does not have');
+      return reply.code(404).send({ error: { code: 'call_not_found', message: 'No such call' } });
+    }
+    const secret = await carrierSecret(deps, call.organizationId, call.credentialId);
+    const valid = validateTwilioSignature({
+      url: `${deps.publicUrl}${PATHS.status}`,
+      params,
+      signature: signatureOf(request),
+      authToken: secret['authToken'] ?? '',
+    });
+    if (!valid) return forbidden(reply, 'forged or missing signature', { callId: call.callId });
+    const applied = await applyCarrierStatus(deps.db, CARRIER, update, nowOf(deps));
+    log.info({ callId: call.callId, status: applied?.status }, 'call status from Twilio');
+    return reply.code(204).send();
+  });
+
+  app.get(
+    `${PATHS.media}/:callId`,
+    {
+      websocket: true,
+      // Runs before the upgrade: a refused socket gets a plain 403 and never opens.
+      preValidation: async (request, reply) => {
+        const { callId } = request.params as { callId: string };
+        const call = UUID.test(callId) ? await findCallCarrier(deps.db, { callId }) : null;
+        if (!call || call.carrier !== CARRIER || !call.credentialId) {
+          return forbidden(reply, 'media socket for an unknown call');
+        }
+        const secret = await carrierSecret(deps, call.organizationId, call.credentialId);
+        const valid = validateTwilioMediaSignature({
+          url: `${mediaBaseUrl(deps)}${PATHS.media}/${callId}`,
+          signature: signatureOf(request),
+          authToken: secret['authToken'] ?? '',
+        });
+        if (!valid) return forbidden(reply, 'forged or missing media signature', { callId });
+        return undefined;
+      },
+    },
+    (socket, request) => {
+      const { callId } = request.params as { callId: string };
+      void (async () => {
+        let accepted;
+        try {
+          accepted = await TwilioMediaTransport.accept(socket, { startTimeoutMs: START_TIMEOUT_MS });
+        } catch (error) {
+          if (!(error instanceof TwilioMediaError)) throw error;
+          log.warn({ callId, code: error.code }, 'media stream refused before start');
+          return;
+        }
+        const { transport, start } = accepted;
+        let claimed;
+        try {
+          claimed = await claimCallMedia(
+            deps.db,
+            {
+              callId,
+              mediaToken: start.customParameters['token'] ?? '',
+              carrier: CARRIER,
+              runtimeId: env.runtime.runtimeId,
+            },
+            nowOf(deps),
+          );
+        } catch (error) {
+          if (!(error instanceof ServiceError)) throw error;
+          log.warn({ callId }, 'media stream with a token that is not this call’s: closed');
+          await transport.hangUp('unauthorised');
+          return;
+        }
+        await env.runtime.runCall(claimed, transport);
+      })().catch((error: unknown) => {
+        log.error({ err: error, callId }, 'media stream failed');
+        socket.close();
+      });
+    },
+  );
+}
