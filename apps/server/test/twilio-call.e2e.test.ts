@@ -13,6 +13,7 @@ import { createTestDatabase } from '@parley/db/testing';
 import {
   createAgent,
   createCredential,
+  createOutboundCall,
   createPhoneNumber,
   createUserAsOperator,
   operatorOrgContext,
@@ -32,12 +33,15 @@ import {
   signTwilioRequest,
   startSttSimulator,
   startTwilioCaller,
+  startTwilioRestSimulator,
   type TwilioCaller,
+  type TwilioRestSimulator,
 } from '@parley/testkit';
 import { parseWav } from '@parley/voice';
 import { buildApp, type App } from '../src/api/app.js';
 import { readiness } from '../src/runtime.js';
 import { registerTelephony } from '../src/telephony/register-telephony.js';
+import { CarrierDialer } from '../src/telephony/carrier-dialer.js';
 import { VoiceRuntime } from '../src/telephony/voice-runtime.js';
 
 const AUTH_TOKEN = 'twilio-auth-token-0123456789abcdef';
@@ -52,6 +56,9 @@ let voice: VoiceRuntime;
 let deps: ServiceDeps;
 let org: OrgContext;
 let recordingsDir: string;
+let rest: TwilioRestSimulator;
+let agentId: string;
+const ACCOUNT_SID = `AC${'0'.repeat(32)}`;
 let sims: {
   stt: Awaited<ReturnType<typeof startSttSimulator>>;
   llm: Awaited<ReturnType<typeof startLlmSimulator>>;
@@ -99,6 +106,8 @@ beforeAll(async () => {
   const address = app.server.address();
   deps.publicUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
+  rest = await startTwilioRestSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
+  deps.dialer = new CarrierDialer({ deps, carrierApiUrls: { twilio: rest.baseUrl } });
   const system: ServiceContext = { ...deps, actor: { type: 'system', label: 'test' }, clientIp: null };
   const { organizationId } = await createUserAsOperator(system, {
     email: 'owner@acme.test',
@@ -110,7 +119,7 @@ beforeAll(async () => {
   org = await operatorOrgContext(system, organizationId);
   const credential = async (provider: string, values: Record<string, string>) =>
     (await createCredential(org, { name: provider, provider: provider as 'openai', values })).id;
-  const twilio = await credential('twilio', { accountSid: `AC${'0'.repeat(32)}`, authToken: AUTH_TOKEN });
+  const twilio = await credential('twilio', { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
   const agent = await createAgent(org, {
     name: 'Reception',
     systemPrompt: 'You answer questions about opening hours.',
@@ -129,6 +138,8 @@ beforeAll(async () => {
     turnTaking: { endpointingSilenceMs: 400, minInterruptionSpeechMs: 200 },
   });
   await publishAgent(org, agent.id);
+  agentId = agent.id;
+
   await createPhoneNumber(org, {
     carrier: 'twilio',
     number: NUMBER,
@@ -140,12 +151,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await voice?.close();
   await app?.close();
-  await Promise.all([sims?.stt.close(), sims?.llm.close(), sims?.tts.close()]);
+  await Promise.all([sims?.stt.close(), sims?.llm.close(), sims?.tts.close(), rest?.close()]);
   await database?.close();
   if (recordingsDir) await rm(recordingsDir, { recursive: true, force: true });
 });
 
 const voiceUrl = () => `${deps.publicUrl}/webhooks/twilio/inbound`;
+const rowOf = async (id: string) => (await database.db.select().from(calls).where(eq(calls.id, id)))[0]!;
 
 /** Resolves once the agent has spoken after `afterMs` and then been quiet for `quietMs`. */
 async function agentTurn(caller: TwilioCaller, afterMs: number, quietMs = 500): Promise<number> {
@@ -156,6 +168,72 @@ async function agentTurn(caller: TwilioCaller, afterMs: number, quietMs = 500): 
   }, 15_000);
   return started;
 }
+
+describe('an outbound Twilio call', () => {
+  it('is placed through the REST API, rings, is answered, converses, and is completed', async () => {
+    const placed = await createOutboundCall(org, { agentId, to: CALLER, from: NUMBER });
+    expect(placed).toMatchObject({ status: 'queued', direction: 'outbound', transport: 'twilio' });
+    const sid = placed.carrierCallId!;
+    const created = rest.call(sid).createForm;
+    expect(created.get('To')).toBe(CALLER);
+    expect(created.get('From')).toBe(NUMBER);
+    expect(created.get('Url')).toBe(`${deps.publicUrl}/webhooks/twilio/answer/${placed.id}`);
+
+    await rest.sendStatus(sid, 'ringing');
+    expect((await rowOf(placed.id)).status).toBe('ringing');
+    const { twiml } = await rest.answer(sid);
+    await rest.sendStatus(sid, 'in-progress');
+    const stream = parseTwiml(twiml).children.find((e) => e.name === 'Connect')?.children[0];
+    const parameter = (name: string) =>
+      stream?.children.find((e) => e.attributes['name'] === name)?.attributes['value'] ?? '';
+    const streamUrl = stream?.attributes['url'] ?? '';
+    const caller = await startTwilioCaller({
+      url: streamUrl,
+      callSid: sid,
+      customParameters: { callId: parameter('callId'), token: parameter('token') },
+      headers: { 'x-twilio-signature': signTwilioRequest(AUTH_TOKEN, streamUrl) },
+    });
+    await agentTurn(caller, 0);
+    sims.stt.queueUtterance(loadFixture('opening-hours').transcript!);
+    sims.llm.script({ text: REPLY });
+    const { endedAtMs } = await caller.play('opening-hours');
+    await agentTurn(caller, endedAtMs);
+    await caller.hangUp();
+    await rest.sendStatus(sid, 'completed');
+    await vi.waitFor(async () => expect((await rowOf(placed.id)).status).toBe('completed'), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    const turns = await database.db
+      .select()
+      .from(transcriptTurns)
+      .where(eq(transcriptTurns.callId, placed.id))
+      .orderBy(asc(transcriptTurns.seq));
+    expect(turns.map((t) => t.role)).toEqual(['agent', 'user', 'agent']);
+    expect(await rowOf(placed.id)).toMatchObject({
+      answeredAt: expect.any(Date),
+      carrierReason: expect.stringMatching(/completed/),
+    });
+  });
+
+  for (const [status, expected] of [
+    ['busy', 'busy'],
+    ['no-answer', 'no_answer'],
+    ['failed', 'failed'],
+  ] as const) {
+    it(`ends as ${expected} when the carrier reports ${status}, keeping its reason`, async () => {
+      const placed = await createOutboundCall(org, { agentId, to: CALLER, from: NUMBER });
+      await rest.sendStatus(placed.carrierCallId!, 'ringing');
+      await rest.sendStatus(placed.carrierCallId!, status);
+      expect(await rowOf(placed.id)).toMatchObject({
+        status: expected,
+        endReason: `carrier_${expected}`,
+        carrierReason: expect.stringContaining(status),
+        endedAt: expect.any(Date),
+      });
+    });
+  }
+});
 
 describe('an inbound Twilio call', () => {
   it('is answered by the agent, converses, and is recorded as it happened', async () => {

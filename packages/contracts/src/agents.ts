@@ -86,7 +86,7 @@ export const Variable = z.strictObject({
   description: Text(500).optional(),
 });
 
-const MetadataValue = z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]);
+export const MetadataValue = z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]);
 
 const AgentConfigShape = z.strictObject({
   name: Name,

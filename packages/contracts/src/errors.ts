@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   agent_not_found: { status: 404, description: 'No such agent in this organization.' },
   agent_version_not_found: { status: 404, description: 'No such version of this agent.' },
   phone_number_not_found: { status: 404, description: 'No such phone number in this organization.' },
+  call_not_found: { status: 404, description: 'No such call in this organization.' },
   setup_token_invalid: { status: 404, description: 'The setup link is unknown or was already used.' },
   conflict: { status: 409, description: 'The request conflicts with the current state.' },
   email_taken: { status: 409, description: 'A user with this email already exists.' },
@@ -46,6 +47,10 @@ export const ERROR_CODES = {
   phone_number_taken: {
     status: 409,
     description: 'This number is already registered for this carrier on the instance (by any organization).',
+  },
+  call_not_cancelable: {
+    status: 409,
+    description: 'Only a queued or ringing call can be canceled; this one was answered or is over.',
   },
   idempotency_key_reused: {
     status: 422,
@@ -59,7 +64,8 @@ export const ERROR_CODES = {
     status: 422,
     description:
       'A field names an object that is not in this organization or cannot be used there (a credential of ' +
-      'another provider, a deleted agent); `details` lists each field.',
+      'another provider, a deleted agent, an agent with no published version, a number without a credential, ' +
+      'a variable the agent does not declare); `details` lists each field.',
   },
   credential_in_use: {
     status: 409,
@@ -77,6 +83,35 @@ export const ERROR_CODES = {
     description: 'You already own as many organizations as this instance allows (`maxOrganizationsPerUser`).',
   },
   rate_limited: { status: 429, description: 'Too many requests; retry after the `Retry-After` seconds.' },
+  too_many_calls: {
+    status: 429,
+    description:
+      'The organization has as many live calls (queued, ringing or in progress) as allowed; retry after ' +
+      'the `Retry-After` seconds (also in `details.retryAfterSeconds`).',
+  },
+  call_rate_limited: {
+    status: 429,
+    description:
+      'The organization placed as many calls in the last minute as allowed; retry after the `Retry-After` ' +
+      'seconds (also in `details.retryAfterSeconds`), when the oldest of them leaves the window.',
+  },
+  dial_failed: {
+    status: 502,
+    description:
+      'The carrier did not place the call; the call (`details.callId`) is `failed` with the carrier’s ' +
+      'reason in `carrierReason`.',
+  },
+  hang_up_failed: {
+    status: 502,
+    description:
+      'The carrier did not hang up the call; its status is unchanged. Retry, or check the carrier.',
+  },
+  telephony_unavailable: {
+    status: 503,
+    description:
+      'This server cannot place or control calls (no telephony configured); a call it was asked to place ' +
+      'is `failed` with end reason `telephony_unavailable`.',
+  },
   not_ready: { status: 503, description: 'The server is not ready (database unreachable or not migrated).' },
   internal_error: {
     status: 500,

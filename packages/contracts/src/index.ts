@@ -10,3 +10,4 @@ export * from './admin.js';
 export * from './audit.js';
 export * from './providers.js';
 export * from './phone-numbers.js';
+export * from './calls.js';

@@ -1,6 +1,7 @@
 import type { Database, Executor } from '@parley/db';
 import type { ApiKeyScope, Role } from '@parley/contracts';
 import type { SecretBox } from './secret-box.js';
+import type { CallDialer, CallLimits } from './calls/call-dialer.js';
 import { organizationSuspended, ServiceError } from './errors.js';
 import { isReadPermission, type Permission } from './permissions.js';
 
@@ -14,6 +15,10 @@ export interface ServiceDeps {
   signupEnabled: boolean;
   sessionTtlMs: number;
   now?: () => Date;
+  /** Places outbound calls; without one, placing a call answers 503 `telephony_unavailable`. */
+  dialer?: CallDialer;
+  /** Per-organization call limits; DEFAULT_CALL_LIMITS when absent. */
+  callLimits?: CallLimits;
 }
 
 export type Actor =

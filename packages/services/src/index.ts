@@ -66,3 +66,15 @@ export { claimCallMedia, type ClaimedCall } from './calls/claim-call-media.js';
 export { applyCarrierStatus, type CarrierStatus } from './calls/apply-carrier-status.js';
 export { CALL_STATUSES, isFinalCallStatus, type CallStatus } from './calls/call-status.js';
 export { findCallCarrier, type CallCarrier } from './calls/find-call-carrier.js';
+export {
+  DEFAULT_CALL_LIMITS,
+  type CallDialer,
+  type CallLimits,
+  type DialRequest,
+  type HangUpRequest,
+} from './calls/call-dialer.js';
+export { createOutboundCall } from './calls/create-outbound-call.js';
+export { cancelCall } from './calls/cancel-call.js';
+export { getCall } from './calls/get-call.js';
+export { listCalls } from './calls/list-calls.js';
+export { issueMediaToken } from './calls/issue-media-token.js';

@@ -7,6 +7,7 @@ import { auditLog, count, eq } from '@parley/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Client, type Harness, type SignedInUser } from '../testing/harness.js';
 import { addMember, invite } from '../testing/teams.js';
+import { FakeDialer } from '../testing/fake-dialer.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 type Targets = Record<string, string>;
@@ -57,6 +58,39 @@ const newPhoneNumber = async (owner: SignedInUser) => ({
     number: freshNumber(),
     name: 'Matrix number',
   }),
+});
+/** What placing a call in an organization needs: a published agent and a number with its credential. */
+const callSetups = new Map<string, Promise<{ agent: string; from: string }>>();
+const callSetup = (owner: SignedInUser) => {
+  let setup = callSetups.get(owner.organizationId);
+  if (!setup) {
+    setup = (async () => {
+      const { agent } = await publishedAgent(owner);
+      const credentialId = await created(owner.client, '/api/v1/credentials', {
+        name: 'Twilio',
+        provider: 'twilio',
+        values: {
+          accountSid: 'AC0123456789abcdef0123456789abcdef',
+          authToken: '5f2c9a7e1b3d4c6f8a0b2d4e6f8a1c3e',
+        },
+      });
+      const from = freshNumber();
+      await created(owner.client, '/api/v1/phone-numbers', { carrier: 'twilio', number: from, credentialId });
+      return { agent, from };
+    })();
+    callSetups.set(owner.organizationId, setup);
+  }
+  return setup;
+};
+const callBody = (setup: { agent: string; from: string }) => ({
+  agentId: setup.agent,
+  from: setup.from,
+  to: '+14155550199',
+});
+/** Organization A's call fixture, ready before the tests (route bodies are built synchronously). */
+let callSetupA: { agent: string; from: string };
+const newCall = async (owner: SignedInUser) => ({
+  call: await created(owner.client, '/api/v1/calls', callBody(await callSetup(owner))),
 });
 const newApiKey = async (owner: SignedInUser) => ({
   apiKey: await created(owner.client, '/api/v1/api-keys', { name: 'matrix', scopes: ['agents:read'] }),
@@ -180,6 +214,10 @@ const ROUTES: Route[] = [
     permission: 'phone_numbers:write',
     targets: newPhoneNumber,
   },
+  { method: 'GET', path: '/calls', permission: 'calls:read' },
+  { method: 'POST', path: '/calls', permission: 'calls:write', body: () => callBody(callSetupA) },
+  { method: 'GET', path: '/calls/:call', permission: 'calls:read', targets: newCall },
+  { method: 'DELETE', path: '/calls/:call', permission: 'calls:write', targets: newCall },
   { method: 'GET', path: '/audit-log', permission: 'audit_log:read' },
 ];
 
@@ -221,12 +259,17 @@ const call = (client: Client, route: Route, t: Targets) =>
   );
 
 beforeAll(async () => {
-  h = await createHarness();
+  // The calls placed here stay queued: limits high enough for every role and scope to place some.
+  h = await createHarness({
+    dialer: new FakeDialer(),
+    callLimits: { maxConcurrentCalls: 10_000, callsPerMinute: 10_000 },
+  });
   ownerA = await h.signup('owner-a');
   ownerB = await h.signup('owner-b');
   roleClients.owner = ownerA.client;
   for (const role of ['admin', 'member', 'viewer'] as const)
     roleClients[role] = (await addMember(h, ownerA, role)).client;
+  callSetupA = await callSetup(ownerA);
 }, 60_000);
 afterAll(() => h.close());
 
@@ -324,12 +367,14 @@ describe('tenant isolation', () => {
       ...(await newCredential(ownerB)),
       ...(await newApiKey(ownerB)),
       ...(await newPhoneNumber(ownerB)),
+      ...(await newCall(ownerB)),
     };
     for (const client of [ownerA.client, keyA]) {
       for (const url of [
         '/api/v1/agents',
         '/api/v1/credentials',
         '/api/v1/phone-numbers',
+        '/api/v1/calls',
         '/api/v1/api-keys',
         '/api/v1/members',
         '/api/v1/invitations',

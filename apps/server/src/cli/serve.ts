@@ -7,6 +7,7 @@ import { buildApp } from '../api/app.js';
 import { publicUrlOf, type Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { openRuntime, readiness } from '../runtime.js';
+import { CarrierDialer } from '../telephony/carrier-dialer.js';
 import { registerTelephony } from '../telephony/register-telephony.js';
 import { VoiceRuntime } from '../telephony/voice-runtime.js';
 import { VERSION } from '../version.js';
@@ -30,6 +31,8 @@ export async function serve(config: Config): Promise<void> {
     ? new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 })
     : undefined;
   if (redis) await redis.connect();
+  // Every role can place calls through the carriers' REST APIs; the answer comes back to a runtime.
+  runtime.deps.dialer = new CarrierDialer({ deps: runtime.deps });
   // Processes of the `all` and `runtime` roles carry calls: carriers' webhooks and media sockets land here.
   const voice =
     config.PARLEY_ROLE === 'api'

@@ -8,6 +8,7 @@ import {
   carrierWebhookPaths,
   claimCallMedia,
   findCallCarrier,
+  issueMediaToken,
   resolveInboundRoute,
   ServiceError,
 } from '@parley/services';
@@ -22,7 +23,11 @@ import {
   validateTwilioSignature,
 } from '@parley/telephony';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { outboundAnswerPath } from './carrier-dialer.js';
 import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
+
+/** Ends a call that has nothing left to connect to (canceled or over before it was answered). */
+const hangUpTwiml = () => '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>';
 
 const CARRIER = 'twilio';
 const PATHS = carrierWebhookPaths(CARRIER);
@@ -109,8 +114,37 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
     );
   });
 
-  app.post(PATHS.status, async (request, reply) => {
+  // An outbound call was answered: connect it to its media stream (or hang up if it is over).
+  app.post(outboundAnswerPath(CARRIER, ':callId'), async (request, reply) => {
+    const { callId } = request.params as { callId: string };
     const params = request.body as FormBody;
+    const call = UUID.test(callId) ? await findCallCarrier(deps.db, { callId }) : null;
+    if (!call || call.carrier !== CARRIER || !call.credentialId)
+      return forbidden(reply, 'answer for an unknown call');
+    const secret = await carrierSecret(deps, call.organizationId, call.credentialId);
+    const valid = validateTwilioSignature({
+      url: `${deps.publicUrl}${outboundAnswerPath(CARRIER, callId)}`,
+      params,
+      signature: signatureOf(request),
+      authToken: secret['authToken'] ?? '',
+    });
+    if (!valid) return forbidden(reply, 'forged or missing signature', { callId });
+    const mediaToken = await issueMediaToken(deps.db, callId, nowOf(deps));
+    if (!mediaToken) return twiml(reply, hangUpTwiml());
+    log.info({ callId }, 'outbound call answered; connecting its media stream');
+    return twiml(
+      reply,
+      connectStreamTwiml({
+        mediaUrl: `${mediaBaseUrl(deps)}${PATHS.media}/${callId}`,
+        parameters: { callId, token: mediaToken },
+      }),
+    );
+  });
+
+  /** Status callbacks: inbound calls' at the number's status URL, outbound calls' at one with our call id. */
+  const onStatus = async (request: FastifyRequest, reply: FastifyReply) => {
+    const params = request.body as FormBody;
+    const { callId } = request.params as { callId?: string };
     let update;
     try {
       update = parseTwilioStatusCallback(params);
@@ -118,23 +152,32 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
       if (!(error instanceof TwilioWebhookError)) throw error;
       return reply.code(400).send({ error: { code: 'invalid_request', message: error.message } });
     }
-    const call = await findCallCarrier(deps.db, { carrier: CARRIER, carrierCallId: update.carrierCallId });
-    if (!call?.credentialId) {
+    const call =
+      callId === undefined
+        ? await findCallCarrier(deps.db, { carrier: CARRIER, carrierCallId: update.carrierCallId })
+        : UUID.test(callId)
+          ? await findCallCarrier(deps.db, { callId })
+          : null;
+    if (!call?.credentialId || call.carrier !== CARRIER) {
       log.warn('status callback for a call Parley does not have');
       return reply.code(404).send({ error: { code: 'call_not_found', message: 'No such call' } });
     }
     const secret = await carrierSecret(deps, call.organizationId, call.credentialId);
     const valid = validateTwilioSignature({
-      url: `${deps.publicUrl}${PATHS.status}`,
+      url: `${deps.publicUrl}${PATHS.status}${callId === undefined ? '' : `/${callId}`}`,
       params,
       signature: signatureOf(request),
       authToken: secret['authToken'] ?? '',
     });
     if (!valid) return forbidden(reply, 'forged or missing signature', { callId: call.callId });
-    const applied = await applyCarrierStatus(deps.db, CARRIER, update, nowOf(deps));
+    const applied = await applyCarrierStatus(deps.db, CARRIER, update, nowOf(deps), {
+      ...(callId === undefined ? {} : { callId }),
+    });
     log.info({ callId: call.callId, status: applied?.status }, 'call status from Twilio');
     return reply.code(204).send();
-  });
+  };
+  app.post(PATHS.status, onStatus);
+  app.post(`${PATHS.status}/:callId`, onStatus);
 
   app.get(
     `${PATHS.media}/:callId`,

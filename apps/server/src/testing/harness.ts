@@ -2,7 +2,13 @@
 // and clients that act as a signed-in user or an API key, through app.inject().
 import { createTestDatabase } from '@parley/db/testing';
 import type { DatabaseHandle } from '@parley/db';
-import { issueSetupLink, SecretBox, type ServiceDeps } from '@parley/services';
+import {
+  issueSetupLink,
+  SecretBox,
+  type CallDialer,
+  type CallLimits,
+  type ServiceDeps,
+} from '@parley/services';
 import { buildApp, type App } from '../api/app.js';
 import { readiness } from '../runtime.js';
 import type { Redis } from 'ioredis';
@@ -104,6 +110,11 @@ export interface HarnessOptions {
   rateLimitNamespace?: string;
   role?: 'all' | 'api' | 'runtime';
   metricsToken?: string;
+  /** Places outbound calls; without one, POST /calls answers 503 telephony_unavailable. */
+  dialer?: CallDialer;
+  callLimits?: CallLimits;
+  /** The services' clock (call limits, timestamps); the real one when absent. */
+  now?: () => Date;
 }
 
 /** An app on a fresh test database, with no user yet. */
@@ -115,6 +126,9 @@ export async function createApp(options: HarnessOptions = {}) {
     publicUrl: 'http://parley.test',
     signupEnabled: options.signupEnabled ?? true,
     sessionTtlMs: 3600_000,
+    ...(options.dialer ? { dialer: options.dialer } : {}),
+    ...(options.callLimits ? { callLimits: options.callLimits } : {}),
+    ...(options.now ? { now: options.now } : {}),
   };
   const app = await buildApp({
     deps,

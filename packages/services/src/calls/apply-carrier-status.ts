@@ -14,22 +14,36 @@ export interface CarrierStatus {
   durationSeconds?: number;
 }
 
-/** The call it applied to (for the caller's logs and events), or null when no call has that id. */
+/**
+ * The call it applied to (for the caller's logs and events), or null when no call has that id.
+ * Outbound calls name our `callId` in their callback URL: a callback that beats the dial's answer (the
+ * carrier's call id is not stored yet) still finds its call, and stores the carrier's id.
+ */
 export async function applyCarrierStatus(
   db: Database,
   carrier: string,
   update: CarrierStatus,
   now: Date,
+  options: { callId?: string } = {},
 ): Promise<{ callId: string; organizationId: string; status: string } | null> {
   return db.transaction(async (tx) => {
     const [call] = await tx
       .select()
       .from(calls)
-      .where(and(eq(calls.transport, carrier), eq(calls.carrierCallId, update.carrierCallId)))
+      .where(
+        options.callId
+          ? and(eq(calls.transport, carrier), eq(calls.id, options.callId))
+          : and(eq(calls.transport, carrier), eq(calls.carrierCallId, update.carrierCallId)),
+      )
       .for('update');
     if (!call) return null;
+    if (call.carrierCallId !== null && call.carrierCallId !== update.carrierCallId) return null;
     const answered = update.answeredBy ? { answeredBy: update.answeredBy } : {};
-    let set: Partial<typeof calls.$inferInsert> = { carrierReason: update.carrierReason, ...answered };
+    let set: Partial<typeof calls.$inferInsert> = {
+      carrierReason: update.carrierReason,
+      ...answered,
+      ...(call.carrierCallId === null ? { carrierCallId: update.carrierCallId } : {}),
+    };
     if (isFinalCallStatus(call.status)) {
       // Over already: a late callback adds nothing but may complete the record of why.
       set = call.carrierReason ? answered : set;

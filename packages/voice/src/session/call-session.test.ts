@@ -291,6 +291,47 @@ describe('barge-in on speech duration alone', () => {
   });
 });
 
+describe('the keypad', () => {
+  it('digits become the caller’s turn at #, and a key stops the agent at once', async () => {
+    const call = createTestCall();
+    call.llm.reply({ text: LONG_REPLY, firstTokenMs: 100 });
+    call.llm.reply({ text: 'Thanks, your account is found.', firstTokenMs: 100 });
+    await afterGreeting(call);
+    await call.speak(600, 'I need my balance');
+    const asked = await call.until((event) => event.type === 'user.turn');
+    const turnId = asked.type === 'user.turn' ? asked.turnId : -1;
+    await call.until((event) => event.type === 'agent.speech.started' && event.turnId === turnId);
+    await call.run(500);
+    call.line.pressDigit('4');
+    await call.run(20);
+    expect(call.decisions('barge_in').at(-1)).toMatchObject({ reason: 'keypad' });
+    for (const digit of ['2', '#']) {
+      call.line.pressDigit(digit);
+      await call.run(20);
+    }
+    const turn = await call.until((event) => event.type === 'user.turn' && event.text.includes('keypad'));
+    expect(turn).toMatchObject({ text: '[The caller pressed on the keypad: 42#]' });
+    await call.until(
+      (event) => event.type === 'agent.speech.ended' && event.text === 'Thanks, your account is found.',
+    );
+    expect(call.session.messages.at(-2)).toMatchObject({
+      role: 'user',
+      content: '[The caller pressed on the keypad: 42#]',
+    });
+  });
+
+  it('digits without # end as a turn after a pause', async () => {
+    const call = createTestCall();
+    call.llm.reply({ text: 'Got it.', firstTokenMs: 100 });
+    await afterGreeting(call);
+    call.line.pressDigit('7');
+    await call.run(1500);
+    expect(call.eventsOf('user.turn')).toHaveLength(0);
+    await call.run(600);
+    expect(call.eventsOf('user.turn').map((e) => e.text)).toEqual(['[The caller pressed on the keypad: 7]']);
+  });
+});
+
 describe('timers', () => {
   it('reminds an idle caller, then says goodbye and hangs up', async () => {
     const call = createTestCall({

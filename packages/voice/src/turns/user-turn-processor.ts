@@ -23,7 +23,12 @@ export interface TurnTakingOptions {
   speculativeReplies: boolean;
   /** How long to wait for the recogniser's final once silence has ended the turn. */
   finalizeGraceMs?: number;
+  /** Keypad digits end as a turn after this long without another key (or at `#`). Default 2000. */
+  dtmfTimeoutMs?: number;
 }
+
+/** How the caller's keypad entry reads to the model: unambiguous, and never mistaken for speech. */
+export const keypadTurnText = (digits: string) => `[The caller pressed on the keypad: ${digits}]`;
 
 export interface UserTurnProcessorOptions extends TurnTakingOptions {
   latency?: LatencyTracker;
@@ -66,6 +71,10 @@ export class UserTurnProcessor extends FrameProcessor {
   private bargeInTimer: TimerHandle | null = null;
   private resumeTimer: TimerHandle | null = null;
 
+  // Keypad entry in progress (digits so far, ended by `#` or a pause).
+  private dtmfDigits = '';
+  private dtmfTimer: TimerHandle | null = null;
+
   constructor(options: UserTurnProcessorOptions) {
     super();
     this.options = options;
@@ -92,6 +101,9 @@ export class UserTurnProcessor extends FrameProcessor {
         break;
       case 'stt.utterance_end':
         this.onUtteranceEnd();
+        break;
+      case 'dtmf':
+        this.onDtmf(frame.digit);
         break;
       case 'agent.say':
       case 'agent.resume':
@@ -280,6 +292,39 @@ export class UserTurnProcessor extends FrameProcessor {
     this.push({ type: 'user.turn', text, turnId: turn.id, atMs: this.ctx.callTimeMs(), speculative: false });
   }
 
+  // --- keypad ------------------------------------------------------------------------------------
+
+  /** A key press stops the agent at once, as in every phone menu; the digits become the caller's turn. */
+  private onDtmf(digit: string): void {
+    if (this.agentHoldsFloor() && !this.bargeInDone) {
+      this.bargeIn('keypad', { digit });
+      this.cancel('resumeTimer');
+      this.interrupted = null;
+    }
+    this.dtmfDigits += digit;
+    this.cancel('dtmfTimer');
+    if (digit === '#') {
+      this.commitDtmf();
+      return;
+    }
+    this.dtmfTimer = this.ctx.clock.setTimer(this.options.dtmfTimeoutMs ?? 2000, () => {
+      this.dtmfTimer = null;
+      this.commitDtmf();
+    });
+  }
+
+  private commitDtmf(): void {
+    const digits = this.dtmfDigits;
+    this.dtmfDigits = '';
+    if (!digits) return;
+    const text = keypadTurnText(digits);
+    this.decide('turn.committed', 'keypad', { keys: digits.length });
+    const turn = this.ctx.turns.begin();
+    this.agentTakesTurn(turn.id);
+    this.ctx.emit({ type: 'user.turn', turnId: turn.id, text });
+    this.push({ type: 'user.turn', text, turnId: turn.id, atMs: this.ctx.callTimeMs(), speculative: false });
+  }
+
   private resetCallerText(): void {
     this.finals = [];
     this.interim = '';
@@ -445,7 +490,9 @@ export class UserTurnProcessor extends FrameProcessor {
     this.ctx.emit({ type: 'decision', decision, reason, ...(data ? { data } : {}) });
   }
 
-  private cancel(timer: 'endpointTimer' | 'finalizeTimer' | 'bargeInTimer' | 'resumeTimer'): void {
+  private cancel(
+    timer: 'endpointTimer' | 'finalizeTimer' | 'bargeInTimer' | 'resumeTimer' | 'dtmfTimer',
+  ): void {
     this[timer]?.cancel();
     this[timer] = null;
   }

@@ -42,6 +42,18 @@ export function sendError(
   return reply.code(ERROR_CODES[code].status).send(errorBody(request, code, message, details));
 }
 
+/**
+ * A refusal that says when to come back (`details.retryAfterSeconds`, e.g. a call limit) also says it
+ * in the standard `Retry-After` header, which HTTP clients and proxies understand.
+ */
+function retryAfterSeconds(details: unknown): number | undefined {
+  if (typeof details !== 'object' || details === null) return undefined;
+  const seconds = (details as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0
+    ? Math.ceil(seconds)
+    : undefined;
+}
+
 function validationIssues(error: FastifyError): FieldIssue[] {
   const where = error.validationContext ?? 'body';
   return (error.validation ?? []).map((issue) => {
@@ -56,6 +68,8 @@ function validationIssues(error: FastifyError): FieldIssue[] {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ServiceError) {
+      const retryAfter = retryAfterSeconds(error.details);
+      if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
       return sendError(request, reply, error.code, error.message, error.details);
     }
     if (hasZodFastifySchemaValidationErrors(error)) {

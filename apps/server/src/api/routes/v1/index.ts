@@ -10,6 +10,7 @@ import { credentialRoutes } from './credentials.js';
 import { agentRoutes } from './agents.js';
 import { providerRoutes } from './providers.js';
 import { phoneNumberRoutes } from './phone-numbers.js';
+import { callRoutes } from './calls.js';
 
 /** Every /api/v1 resource; a new resource adds its module here. */
 export const V1_ROUTES: RouteModule[] = [
@@ -24,4 +25,5 @@ export const V1_ROUTES: RouteModule[] = [
   agentRoutes,
   providerRoutes,
   phoneNumberRoutes,
+  callRoutes,
 ];
