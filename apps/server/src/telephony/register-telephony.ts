@@ -5,6 +5,8 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { TelephonyEnv } from './telephony-env.js';
 import { twilioRoutes } from './twilio-routes.js';
+import { plivoRoutes } from './plivo-routes.js';
+import { vobizRoutes } from './vobiz-routes.js';
 
 /** Largest media message accepted from a carrier (a second of 48 kHz PCM16 in base64 JSON is ≈ 130 KB). */
 const MAX_MEDIA_MESSAGE_BYTES = 256 * 1024;
@@ -20,5 +22,7 @@ export async function registerTelephony(app: FastifyInstance, env: TelephonyEnv)
       },
     );
     twilioRoutes(scope, env);
+    plivoRoutes(scope, env);
+    vobizRoutes(scope, env);
   });
 }

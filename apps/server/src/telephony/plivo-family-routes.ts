@@ -1,0 +1,233 @@
+// The inbound call routes Plivo and its clone Vobiz share: the answer webhook that streams an inbound
+// call to our media socket, the hangup/status callback, and the media WebSocket itself. The carriers
+// differ only in their signature scheme, a `<Stream>` attribute and the media formats they serve, so
+// plivo-routes.ts and vobiz-routes.ts each describe their carrier and this file does the rest.
+//
+// Authentication: webhooks are believed only after the carrier's signature checks out with the auth
+// token of the number's credential, over the URL the operator configured (the public URL). The media
+// socket's upgrade carries no signature we can check (Plivo signs it only "if configured", in an
+// undocumented format; Vobiz does not document one), so the socket is authenticated by the single-use
+// media token our answer document hands the carrier, which the `start` message echoes back.
+import {
+  applyCarrierStatus,
+  beginInboundCall,
+  carrierWebhookPaths,
+  claimCallMedia,
+  findCallCarrier,
+  resolveInboundRoute,
+  ServiceError,
+} from '@parley/services';
+import {
+  parsePlivoAnswerRequest,
+  parsePlivoStatusCallback,
+  PlivoMediaError,
+  type PlivoAcceptOptions,
+  type PlivoAccepted,
+  type PlivoAnswerDocument,
+  type PlivoRejectDocumentOptions,
+  type PlivoSignedRequest,
+  type PlivoStreamDocumentOptions,
+} from '@parley/telephony';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
+
+/** What the routes need to know about one carrier of the Plivo family. */
+export interface PlivoFamilyCarrier {
+  carrier: 'plivo' | 'vobiz';
+  /** For log messages. */
+  label: string;
+  streamDocument(options: PlivoStreamDocumentOptions): PlivoAnswerDocument;
+  rejectDocument(options: PlivoRejectDocumentOptions): PlivoAnswerDocument;
+  verifySignature(request: PlivoSignedRequest): boolean;
+  acceptMedia(socket: WebSocket, options: PlivoAcceptOptions): Promise<PlivoAccepted>;
+}
+
+/** The carrier sends `start` as soon as the socket opens; a socket that says nothing is not its stream. */
+const START_TIMEOUT_MS = 10_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DIGITS_ONLY_NUMBER = /^[1-9][0-9]{7,14}$/;
+
+/** Spoken to callers of a number no agent takes; never names the business or the reason. */
+const NOT_IN_SERVICE = 'Sorry, this number cannot take your call right now. Please try again later. Goodbye.';
+
+type FormBody = Record<string, string>;
+
+/**
+ * Plivo writes numbers in E.164 without the `+` (`To=14155550100`); Parley stores them with it. A
+ * number that already has it, or is not a plain number at all (a SIP URI), is left as it is.
+ */
+export function plivoNumberToE164(number: string): string {
+  return DIGITS_ONLY_NUMBER.test(number) ? `+${number}` : number;
+}
+
+// `extraHeaders` allow letters and digits only, and our call ids (UUIDs) and media tokens (base64url)
+// have other characters, so both travel hex-encoded and are decoded when the `start` echoes them.
+
+/** A value as letters and digits: the hex of its UTF-8 bytes. */
+export function encodeExtraHeaderValue(value: string): string {
+  return Buffer.from(value, 'utf8').toString('hex');
+}
+
+/** The inverse of encodeExtraHeaderValue; null for anything that is not even-length hex. */
+export function decodeExtraHeaderValue(encoded: string | undefined): string | null {
+  if (!encoded || encoded.length % 2 !== 0 || !/^[0-9a-f]+$/i.test(encoded)) return null;
+  return Buffer.from(encoded, 'hex').toString('utf8');
+}
+
+export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, family: PlivoFamilyCarrier): void {
+  const { deps, logger } = env;
+  const { carrier, label } = family;
+  const paths = carrierWebhookPaths(carrier);
+  const log = logger.child({ carrier });
+
+  const xml = (reply: FastifyReply, document: PlivoAnswerDocument) =>
+    reply.header('content-type', `${document.contentType}; charset=utf-8`).send(document.body);
+  const rejection = () => family.rejectDocument({ message: NOT_IN_SERVICE });
+  const forbidden = (reply: FastifyReply, why: string, fields: Record<string, unknown> = {}) => {
+    log.warn({ ...fields, why }, `refused a ${label} request`);
+    return reply.code(403).send({ error: { code: 'forbidden', message: 'Signature check failed' } });
+  };
+  const invalid = (reply: FastifyReply, message: string) =>
+    reply.code(400).send({ error: { code: 'invalid_request', message } });
+  const signatureValid = (request: FastifyRequest, path: string, authToken: string | undefined) =>
+    family.verifySignature({
+      url: `${deps.publicUrl}${path}`,
+      method: request.method,
+      params: request.body as FormBody,
+      headers: request.headers,
+      authToken: authToken ?? '',
+    });
+
+  app.post(paths.inbound, async (request, reply) => {
+    const parsed = parsePlivoAnswerRequest((request.body ?? {}) as FormBody);
+    if (!parsed.ok) return invalid(reply, parsed.reason);
+    const { carrierCallId } = parsed.request;
+    const to = plivoNumberToE164(parsed.request.to);
+    const route = await resolveInboundRoute(deps, carrier, to);
+    if (route.reason === 'unknown_number') {
+      // Nothing to verify against; the answer tells the caller nothing about anyone's business.
+      log.warn({ reason: route.reason }, 'inbound call to a number no organization has');
+      return xml(reply, rejection());
+    }
+    if (!route.credentialId) {
+      return forbidden(reply, `the number has no credential to verify ${label} with`, {
+        phoneNumberId: route.phoneNumberId,
+      });
+    }
+    const secret = await carrierSecret(deps, route.organizationId, route.credentialId);
+    if (!signatureValid(request, paths.inbound, secret['authToken'])) {
+      return forbidden(reply, 'forged or missing signature', { phoneNumberId: route.phoneNumberId });
+    }
+    if (route.reason !== null) {
+      log.warn(
+        { reason: route.reason, organizationId: route.organizationId, phoneNumberId: route.phoneNumberId },
+        'inbound call rejected: no agent takes this number',
+      );
+      return xml(reply, rejection());
+    }
+    const { callId, mediaToken } = await beginInboundCall(
+      deps.db,
+      {
+        organizationId: route.organizationId,
+        phoneNumberId: route.phoneNumberId,
+        agentId: route.agent.id,
+        agentVersion: route.agent.publishedVersion,
+        carrier,
+        carrierCallId,
+        from: plivoNumberToE164(parsed.request.from),
+        to,
+      },
+      nowOf(deps),
+    );
+    log.info({ callId, organizationId: route.organizationId }, 'inbound call answered with a media stream');
+    return xml(
+      reply,
+      family.streamDocument({
+        mediaUrl: `${mediaBaseUrl(deps)}${paths.media}/${callId}`,
+        extraHeaders: {
+          callId: encodeExtraHeaderValue(callId),
+          token: encodeExtraHeaderValue(mediaToken),
+        },
+      }),
+    );
+  });
+
+  app.post(paths.status, async (request, reply) => {
+    const parsed = parsePlivoStatusCallback((request.body ?? {}) as FormBody);
+    if (!parsed.ok) return invalid(reply, parsed.reason);
+    const { update } = parsed;
+    const call = await findCallCarrier(deps.db, { carrier, carrierCallId: update.carrierCallId });
+    if (!call?.credentialId) {
+      log.warn(`status callback for a call Parley does not have`);
+      return reply.code(404).send({ error: { code: 'call_not_found', message: 'No such call' } });
+    }
+    const secret = await carrierSecret(deps, call.organizationId, call.credentialId);
+    if (!signatureValid(request, paths.status, secret['authToken'])) {
+      return forbidden(reply, 'forged or missing signature', { callId: call.callId });
+    }
+    const applied = await applyCarrierStatus(deps.db, carrier, update, nowOf(deps));
+    log.info(
+      { callId: call.callId, status: applied?.status, event: update.event },
+      `call status from ${label}`,
+    );
+    return reply.code(204).send();
+  });
+
+  app.get(
+    `${paths.media}/:callId`,
+    {
+      websocket: true,
+      // Runs before the upgrade: a socket for no call of ours gets a plain 403 and never opens.
+      preValidation: async (request, reply) => {
+        const { callId } = request.params as { callId: string };
+        const call = UUID.test(callId) ? await findCallCarrier(deps.db, { callId }) : null;
+        if (!call || call.carrier !== carrier) return forbidden(reply, 'media socket for an unknown call');
+        return undefined;
+      },
+    },
+    (socket, request) => {
+      const { callId } = request.params as { callId: string };
+      void (async () => {
+        let accepted;
+        try {
+          accepted = await family.acceptMedia(socket, { startTimeoutMs: START_TIMEOUT_MS });
+        } catch (error) {
+          if (!(error instanceof PlivoMediaError)) throw error;
+          log.warn({ callId, code: error.code }, 'media stream refused before start');
+          return;
+        }
+        const { transport, start } = accepted;
+        const refuse = async () => {
+          log.warn(
+            { callId },
+            'media stream not authorised for this call (wrong token, or the call is over): closed',
+          );
+          await transport.hangUp('unauthorised');
+        };
+        // The echoed ids are what authenticate this socket: without the token we issued, nothing is claimed.
+        if (decodeExtraHeaderValue(start.customParameters['callId']) !== callId) return refuse();
+        let claimed;
+        try {
+          claimed = await claimCallMedia(
+            deps.db,
+            {
+              callId,
+              mediaToken: decodeExtraHeaderValue(start.customParameters['token']) ?? '',
+              carrier,
+              runtimeId: env.runtime.runtimeId,
+            },
+            nowOf(deps),
+          );
+        } catch (error) {
+          if (!(error instanceof ServiceError)) throw error;
+          return refuse();
+        }
+        await env.runtime.runCall(claimed, transport);
+      })().catch((error: unknown) => {
+        log.error({ err: error, callId }, 'media stream failed');
+        socket.close();
+      });
+    },
+  );
+}
