@@ -7,6 +7,8 @@ import type { TelephonyEnv } from './telephony-env.js';
 import { twilioRoutes } from './twilio-routes.js';
 import { plivoRoutes } from './plivo-routes.js';
 import { vobizRoutes } from './vobiz-routes.js';
+import { exotelRoutes } from './exotel-routes.js';
+import { telnyxRoutes } from './telnyx-routes.js';
 
 /** Largest media message accepted from a carrier (a second of 48 kHz PCM16 in base64 JSON is ≈ 130 KB). */
 const MAX_MEDIA_MESSAGE_BYTES = 256 * 1024;
@@ -24,5 +26,7 @@ export async function registerTelephony(app: FastifyInstance, env: TelephonyEnv)
     twilioRoutes(scope, env);
     plivoRoutes(scope, env);
     vobizRoutes(scope, env);
+    exotelRoutes(scope, env);
+    telnyxRoutes(scope, env);
   });
 }

@@ -1,0 +1,168 @@
+// A phone call into a running Parley through the Exotel simulator: the Voicebot applet fetching our
+// inbound URL (with the URL token the operator configures) and getting the call's own media URL, the
+// media socket claimed with the media token echoed in custom_parameters, a conversation through the
+// provider simulators, and the call record; then the refusals (missing or wrong token, unknown numbers,
+// a socket presenting another call's token) and a status callback for a call that never connected.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPhoneNumber } from '@parley/services';
+import {
+  loadFixture,
+  startExotelCaller,
+  startExotelRestSimulator,
+  type ExotelCaller,
+  type ExotelRestSimulator,
+} from '@parley/testkit';
+import { exotelStatusCallbackUrl, exotelWebhookToken } from '../src/telephony/exotel-routes.js';
+import { registerTelephony } from '../src/telephony/register-telephony.js';
+import {
+  agentTurn,
+  expectRecordedConversation,
+  REPLY,
+  startInboundCallWorld,
+  type InboundCallWorld,
+} from './inbound-call-world.js';
+
+const API_KEY = 'exotel-api-key';
+const API_TOKEN = 'exotel-api-token-0123456789abcdef';
+/** The ExoPhone as registered in Parley … */
+const NUMBER = '+918047491899';
+/** … and as Exotel writes it in the applet request (national form). */
+const NUMBER_AS_EXOTEL_SENDS = '08047491899';
+const CALLER = '09876543210';
+
+let world: InboundCallWorld;
+let exotel: ExotelRestSimulator;
+
+beforeAll(async () => {
+  world = await startInboundCallWorld((app, env) => registerTelephony(app, env));
+  exotel = await startExotelRestSimulator();
+  const credentialId = await world.credential('exotel', {
+    accountSid: 'acme-account',
+    apiKey: API_KEY,
+    apiToken: API_TOKEN,
+  });
+  await createPhoneNumber(world.org, {
+    carrier: 'exotel',
+    number: NUMBER,
+    credentialId,
+    inboundAgentId: world.agentId,
+  });
+});
+
+afterAll(async () => {
+  await exotel?.close();
+  await world?.close();
+});
+
+/** The applet URL as the operator configures it: our inbound URL with the credential's URL token. */
+const appletUrl = (token = exotelWebhookToken(API_TOKEN)) =>
+  `${world.deps.publicUrl}/webhooks/exotel/inbound?token=${encodeURIComponent(token)}`;
+
+const listening = (caller: ExotelCaller) => ({
+  nonSilent: caller.nonSilentChunkTimes,
+  waitFor: caller.waitFor.bind(caller),
+});
+
+/** Exotel fetching the applet URL for a new call; the stream is not opened. */
+async function fetchStreamUrl(callSid: string, options: { token?: string; to?: string } = {}) {
+  return exotel.fetchAppletUrl(appletUrl(options.token), {
+    callSid,
+    from: CALLER,
+    to: options.to ?? NUMBER_AS_EXOTEL_SENDS,
+  });
+}
+
+/** Opens the media socket as Exotel does, echoing the stream URL's query as custom parameters. */
+function connect(streamUrl: string, callSid: string, customParameters?: Record<string, string>) {
+  const url = new URL(streamUrl);
+  return startExotelCaller({
+    url: streamUrl,
+    callSid,
+    from: CALLER,
+    to: NUMBER_AS_EXOTEL_SENDS,
+    customParameters: customParameters ?? Object.fromEntries(url.searchParams),
+  });
+}
+
+describe('an inbound Exotel call', () => {
+  it('is answered by the agent, converses, and is recorded as it happened', async () => {
+    const answer = await fetchStreamUrl('exotel-call-1');
+    expect(answer.status).toBe(200);
+    expect(answer.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/media\/exotel\/[0-9a-f-]{36}\?/);
+    const callId = new URL(answer.url!).searchParams.get('callId')!;
+    expect((await world.callRow(callId)).status).toBe('ringing');
+
+    const caller = await connect(answer.url!, 'exotel-call-1');
+    await agentTurn(listening(caller), 0);
+    const fixture = loadFixture('opening-hours');
+    world.sims.stt.queueUtterance(fixture.transcript!);
+    world.sims.llm.script({ text: REPLY });
+    const { endedAtMs } = await caller.play('opening-hours');
+    await agentTurn(listening(caller), endedAtMs);
+    await caller.hangUp();
+
+    const row = await expectRecordedConversation(world, callId, fixture.transcript!);
+    expect(row).toMatchObject({
+      transport: 'exotel',
+      carrierCallId: 'exotel-call-1',
+      fromNumber: CALLER,
+      toNumber: NUMBER,
+    });
+    // Exotel plays only chunks of whole 320-byte multiples, at least 100 ms long.
+    expect(caller.nonCompliantChunks).toBe(0);
+  });
+
+  it('refuses an applet request without the URL token, with a wrong one, or with forged Basic auth', async () => {
+    const wrong = await fetchStreamUrl('exotel-forged', { token: exotelWebhookToken('not-the-api-token') });
+    expect(wrong).toEqual({ status: 403, url: null });
+
+    const bare = new URL(`${world.deps.publicUrl}/webhooks/exotel/inbound`);
+    bare.searchParams.set('CallSid', 'exotel-bare');
+    bare.searchParams.set('CallTo', NUMBER_AS_EXOTEL_SENDS);
+    expect((await fetch(bare)).status).toBe(403);
+    const forgedBasic = await fetch(bare, {
+      headers: { authorization: `Basic ${Buffer.from(`${API_KEY}:guess`).toString('base64')}` },
+    });
+    expect(forgedBasic.status).toBe(403);
+    // The Basic auth of the credential (wss://key:token@… style) is accepted.
+    const basic = await fetch(bare, {
+      headers: { authorization: `Basic ${Buffer.from(`${API_KEY}:${API_TOKEN}`).toString('base64')}` },
+    });
+    expect(basic.status).toBe(200);
+  });
+
+  it('gives no stream URL for a number no organization has', async () => {
+    const answer = await fetchStreamUrl('exotel-unknown', { to: '08000000000' });
+    expect(answer).toEqual({ status: 404, url: null });
+  });
+
+  it('closes a media socket presenting another call’s token, leaving that call ringing', async () => {
+    const first = await fetchStreamUrl('exotel-first');
+    const second = await fetchStreamUrl('exotel-second');
+    const firstToken = new URL(first.url!).searchParams.get('token')!;
+    const secondCallId = new URL(second.url!).searchParams.get('callId')!;
+
+    const intruder = await connect(second.url!, 'exotel-second', { callId: secondCallId, token: firstToken });
+    await intruder.waitFor(() => intruder.closedBy === 'server', 5000);
+    expect(intruder.media).toHaveLength(0);
+    expect((await world.callRow(secondCallId)).status).toBe('ringing');
+  });
+
+  it('finishes a call that never connected from its status callback, checking the URL token', async () => {
+    const answer = await fetchStreamUrl('exotel-no-media');
+    const callId = new URL(answer.url!).searchParams.get('callId')!;
+    const forged = await exotel.sendStatusCallback('exotel-no-media', {
+      status: 'completed',
+      url: exotelStatusCallbackUrl(world.deps.publicUrl, 'not-the-api-token'),
+    });
+    expect(forged.status).toBe(403);
+    expect((await world.callRow(callId)).status).toBe('ringing');
+
+    const genuine = await exotel.sendStatusCallback('exotel-no-media', {
+      status: 'failed',
+      url: exotelStatusCallbackUrl(world.deps.publicUrl, API_TOKEN),
+    });
+    expect(genuine.status).toBe(204);
+    expect(await world.callRow(callId)).toMatchObject({ status: 'failed', endReason: 'carrier_failed' });
+  });
+});

@@ -1,0 +1,226 @@
+// Test-only: a running Parley for the Exotel and Telnyx inbound-call suites — a test database, the
+// provider simulators (STT, LLM, TTS), a voice runtime, the HTTP app with the carrier routes the suite
+// mounts, an organization with a published agent — and the assertions on a finished call's record.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { expect, vi } from 'vitest';
+import { asc, callEvents, calls, eq, transcriptTurns, type DatabaseHandle } from '@parley/db';
+import { createTestDatabase } from '@parley/db/testing';
+import {
+  createAgent,
+  createCredential,
+  createUserAsOperator,
+  operatorOrgContext,
+  publishAgent,
+  SecretBox,
+  type OrgContext,
+  type ServiceContext,
+  type ServiceDeps,
+} from '@parley/services';
+import { constant, startCartesiaSimulator, startLlmSimulator, startSttSimulator } from '@parley/testkit';
+import { parseWav } from '@parley/voice';
+import { buildApp, type App } from '../src/api/app.js';
+import { readiness } from '../src/runtime.js';
+import type { TelephonyEnv } from '../src/telephony/telephony-env.js';
+import { VoiceRuntime } from '../src/telephony/voice-runtime.js';
+
+export const GREETING = 'Hello, thanks for calling Acme. How can I help?';
+export const REPLY = 'We open at nine on Saturdays.';
+
+export interface InboundCallWorld {
+  database: DatabaseHandle;
+  deps: ServiceDeps;
+  org: OrgContext;
+  /** The published agent that takes the suite's numbers. */
+  agentId: string;
+  sims: {
+    stt: Awaited<ReturnType<typeof startSttSimulator>>;
+    llm: Awaited<ReturnType<typeof startLlmSimulator>>;
+    tts: Awaited<ReturnType<typeof startCartesiaSimulator>>;
+  };
+  /** Creates a credential in the organization; returns its id. */
+  credential(provider: string, values: Record<string, string>): Promise<string>;
+  /** The call's row. */
+  callRow(callId: string): Promise<typeof calls.$inferSelect>;
+  close(): Promise<void>;
+}
+
+/** Starts everything; `mount` puts the carrier routes on the app (the websocket plugin included). */
+export async function startInboundCallWorld(
+  mount: (app: FastifyInstance, env: TelephonyEnv) => Promise<void>,
+): Promise<InboundCallWorld> {
+  const database = await createTestDatabase();
+  const recordingsDir = await mkdtemp(path.join(tmpdir(), 'parley-recordings-'));
+  const sims = {
+    stt: await startSttSimulator({ apiKey: 'dg-key', finalLatencyMs: 20 }),
+    llm: await startLlmSimulator({
+      apiKey: 'llm-key',
+      firstTokenLatency: constant(30),
+      tokensPerSecond: 200,
+    }),
+    tts: await startCartesiaSimulator({ apiKey: 'tts-key', firstByteLatencyMs: 20 }),
+  };
+  const deps: ServiceDeps = {
+    db: database.db,
+    secretBox: new SecretBox('test secret key that is long enough to be accepted'),
+    publicUrl: 'http://127.0.0.1',
+    signupEnabled: true,
+    sessionTtlMs: 3600_000,
+  };
+  const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+  const voice = await VoiceRuntime.start({
+    deps,
+    runtimeId: 'test-runtime',
+    recordingsDir,
+    providerUrls: { deepgram: sims.stt.url, openai: sims.llm.url, cartesia: sims.tts.baseUrl },
+    logger,
+  });
+  const app: App = await buildApp({
+    deps,
+    version: 'test',
+    role: 'all',
+    bodyLimitBytes: 64 * 1024,
+    trustProxy: false,
+    loginRateLimitPerMinute: 1000,
+    checkReady: () => readiness(database),
+    extraRoutes: (scope) => mount(scope, { deps, runtime: voice, logger }),
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  deps.publicUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+  const system: ServiceContext = { ...deps, actor: { type: 'system', label: 'test' }, clientIp: null };
+  const { organizationId } = await createUserAsOperator(system, {
+    email: 'owner@acme.test',
+    password: 'correct horse battery',
+    name: 'Owner',
+    organizationName: 'Acme',
+    isInstanceAdmin: false,
+  });
+  const org = await operatorOrgContext(system, organizationId);
+  const credential = async (provider: string, values: Record<string, string>) =>
+    (await createCredential(org, { name: provider, provider: provider as 'openai', values })).id;
+  const agent = await createAgent(org, {
+    name: 'Reception',
+    systemPrompt: 'You answer questions about opening hours.',
+    firstMessage: GREETING,
+    stt: { provider: 'deepgram', credentialId: await credential('deepgram', { apiKey: 'dg-key' }) },
+    llm: {
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      credentialId: await credential('openai', { apiKey: 'llm-key' }),
+    },
+    tts: {
+      provider: 'cartesia',
+      voice: 'voice-1',
+      credentialId: await credential('cartesia', { apiKey: 'tts-key' }),
+    },
+    turnTaking: { endpointingSilenceMs: 400, minInterruptionSpeechMs: 200 },
+  });
+  await publishAgent(org, agent.id);
+
+  return {
+    database,
+    deps,
+    org,
+    agentId: agent.id,
+    sims,
+    credential,
+    callRow: async (callId) => {
+      const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
+      if (!row) throw new Error(`no call ${callId}`);
+      return row;
+    },
+    close: async () => {
+      await voice.close();
+      await app.close();
+      await Promise.all([sims.stt.close(), sims.llm.close(), sims.tts.close()]);
+      await database.close();
+      await rm(recordingsDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What a caller simulator offers for following the agent's turns. */
+export interface ListeningCaller {
+  readonly nonSilent: readonly number[];
+  waitFor<T>(probe: () => T | null | undefined | false, timeoutMs?: number): Promise<T>;
+}
+
+/** Resolves once the agent has spoken after `afterMs` and then been quiet for `quietMs`. */
+export async function agentTurn(caller: ListeningCaller, afterMs: number, quietMs = 500): Promise<number> {
+  const started = await caller.waitFor(() => caller.nonSilent.find((atMs) => atMs > afterMs) ?? null, 15_000);
+  await caller.waitFor(() => {
+    const last = caller.nonSilent.at(-1);
+    return last !== undefined && performance.now() - last >= quietMs ? last : null;
+  }, 15_000);
+  return started;
+}
+
+/**
+ * Waits for the call to be completed by the caller's hang-up, then checks what a user of the call
+ * record sees: the transcript, the events in order, and a recording as long as the call.
+ */
+export async function expectRecordedConversation(
+  world: InboundCallWorld,
+  callId: string,
+  userText: string,
+): Promise<typeof calls.$inferSelect> {
+  await vi.waitFor(
+    async () => {
+      expect(await world.callRow(callId)).toMatchObject({ status: 'completed', endReason: 'caller_hangup' });
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+  const row = await world.callRow(callId);
+  expect(row).toMatchObject({
+    organizationId: world.org.organizationId,
+    direction: 'inbound',
+    runtimeId: 'test-runtime',
+    mediaTokenHash: null,
+  });
+
+  const turns = await world.database.db
+    .select()
+    .from(transcriptTurns)
+    .where(eq(transcriptTurns.callId, callId))
+    .orderBy(asc(transcriptTurns.seq));
+  expect(turns.map((t) => [t.role, t.text])).toEqual([
+    ['agent', GREETING],
+    ['user', userText],
+    ['agent', REPLY],
+  ]);
+
+  const events = await world.database.db
+    .select()
+    .from(callEvents)
+    .where(eq(callEvents.callId, callId))
+    .orderBy(asc(callEvents.seq));
+  expect(events[0]!.type).toBe('call.started');
+  expect(events.at(-1)!.type).toBe('call.ended');
+  expect(events.every((e, i) => i === 0 || e.seq > events[i - 1]!.seq)).toBe(true);
+  const conversation = ['agent.speech.started', 'agent.speech.ended', 'user.turn'];
+  expect(events.filter((e) => conversation.includes(e.type)).map((e) => e.type)).toEqual([
+    'agent.speech.started',
+    'agent.speech.ended',
+    'user.turn',
+    'agent.speech.started',
+    'agent.speech.ended',
+  ]);
+  expect(events.some((e) => e.type === 'turn.latency')).toBe(true);
+
+  // The recording is as long as the call, caller left and agent right.
+  const recordingPath = row.recordingPath!;
+  expect(existsSync(recordingPath)).toBe(true);
+  const wav = parseWav(new Uint8Array(await readFile(recordingPath)));
+  expect(wav.channels).toBe(2);
+  const recordedMs = (wav.samples.length / wav.channels / wav.sampleRateHz) * 1000;
+  expect(Math.abs(recordedMs - row.recordingDurationMs!)).toBeLessThan(200);
+  const callMs = row.endedAt!.getTime() - row.answeredAt!.getTime();
+  expect(Math.abs(recordedMs - callMs)).toBeLessThan(1000);
+  return row;
+}

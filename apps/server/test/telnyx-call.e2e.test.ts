@@ -1,0 +1,190 @@
+// A phone call into a running Parley through the Telnyx simulator: the signed call.initiated webhook,
+// our Call Control answer (to the REST simulator) with the media stream and the call's media token in
+// client_state, the media socket, a conversation through the provider simulators, and the call record;
+// then the refusals (forged or missing signatures, an unknown number, a number no agent takes, a socket
+// presenting another call's token) and a hang-up of a call that never connected.
+import websocket from '@fastify/websocket';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPhoneNumber } from '@parley/services';
+import { decodeTelnyxClientState } from '@parley/telephony';
+import {
+  loadFixture,
+  startTelnyxCaller,
+  startTelnyxRestSimulator,
+  type TelnyxCaller,
+  type TelnyxRestSimulator,
+  type TelnyxSimulatedCall,
+} from '@parley/testkit';
+import { telnyxRoutes } from '../src/telephony/telnyx-routes.js';
+import {
+  agentTurn,
+  expectRecordedConversation,
+  REPLY,
+  startInboundCallWorld,
+  type InboundCallWorld,
+} from './inbound-call-world.js';
+
+const NUMBER = '+15550002222';
+/** Registered, but no agent takes its calls. */
+const NUMBER_WITHOUT_AGENT = '+15550003333';
+const CALLER = '+15557654321';
+
+let world: InboundCallWorld;
+let telnyx: TelnyxRestSimulator;
+
+beforeAll(async () => {
+  telnyx = await startTelnyxRestSimulator();
+  // Mounted as registerTelephony does, with Call Control pointed at the simulator.
+  world = await startInboundCallWorld(async (app, env) => {
+    await app.register(websocket);
+    telnyxRoutes(app, env, { carrierApiUrls: { telnyx: telnyx.baseUrl } });
+  });
+  const credentialId = await world.credential('telnyx', {
+    apiKey: telnyx.apiKey,
+    publicKey: telnyx.publicKeyBase64,
+  });
+  await createPhoneNumber(world.org, {
+    carrier: 'telnyx',
+    number: NUMBER,
+    credentialId,
+    inboundAgentId: world.agentId,
+  });
+  await createPhoneNumber(world.org, { carrier: 'telnyx', number: NUMBER_WITHOUT_AGENT, credentialId });
+});
+
+afterAll(async () => {
+  await telnyx?.close();
+  await world?.close();
+});
+
+const inboundUrl = () => `${world.deps.publicUrl}/webhooks/telnyx/inbound`;
+
+const listening = (caller: TelnyxCaller) => ({
+  nonSilent: caller.nonSilentFrameTimes,
+  waitFor: caller.waitFor.bind(caller),
+});
+
+/** A call ringing at the application, announced to us with a signed call.initiated. */
+async function ring(to = NUMBER): Promise<{ call: TelnyxSimulatedCall; status: number }> {
+  const call = telnyx.addIncomingCall({ from: CALLER, to, webhookUrl: inboundUrl() });
+  const { status } = await telnyx.sendWebhook(call.callControlId, 'call.initiated');
+  return { call, status };
+}
+
+const actionsOn = (call: TelnyxSimulatedCall) =>
+  telnyx.requests.filter((r) => r.callControlId === call.callControlId).map((r) => r.action);
+
+/** Opens the media socket as Telnyx does once the answer attached the stream. */
+function connect(call: TelnyxSimulatedCall, clientState = call.clientState) {
+  return startTelnyxCaller({
+    url: call.streamUrl!,
+    callControlId: call.callControlId,
+    callSessionId: call.callSessionId,
+    from: call.from,
+    to: call.to,
+    ...(clientState ? { clientState } : {}),
+  });
+}
+
+describe('an inbound Telnyx call', () => {
+  it('is answered by the agent, converses, and is recorded as it happened', async () => {
+    const { call, status } = await ring();
+    expect(status).toBe(200);
+    // Answered through Call Control with our API key and the media stream attached.
+    const answer = telnyx.requests.find(
+      (r) => r.callControlId === call.callControlId && r.action === 'answer',
+    );
+    expect(answer?.authorized).toBe(true);
+    expect(answer?.json).toMatchObject({ stream_track: 'inbound_track', stream_bidirectional_mode: 'rtp' });
+    expect(call.streamUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/media\/telnyx\/[0-9a-f-]{36}$/);
+    const { callId } = decodeTelnyxClientState(call.clientState);
+    expect(call.streamUrl!.endsWith(`/${callId}`)).toBe(true);
+    expect((await world.callRow(callId!)).status).toBe('ringing');
+    expect((await telnyx.sendWebhook(call.callControlId, 'call.answered')).status).toBe(200);
+
+    const caller = await connect(call);
+    await agentTurn(listening(caller), 0);
+    const fixture = loadFixture('opening-hours');
+    world.sims.stt.queueUtterance(fixture.transcript!);
+    world.sims.llm.script({ text: REPLY });
+    const { endedAtMs } = await caller.play('opening-hours');
+    await agentTurn(listening(caller), endedAtMs);
+    await caller.hangUp();
+    const hangup = await telnyx.sendWebhook(call.callControlId, 'call.hangup', {
+      payload: { hangup_cause: 'normal_clearing', hangup_source: 'caller' },
+    });
+    expect(hangup.status).toBe(200);
+
+    const row = await expectRecordedConversation(world, callId!, fixture.transcript!);
+    expect(row).toMatchObject({
+      transport: 'telnyx',
+      carrierCallId: call.callControlId,
+      fromNumber: CALLER,
+      toNumber: NUMBER,
+    });
+  });
+
+  it('refuses webhooks with a forged or missing signature', async () => {
+    const call = telnyx.addIncomingCall({ from: CALLER, to: NUMBER, webhookUrl: inboundUrl() });
+    const forged = await telnyx.sendWebhook(call.callControlId, 'call.initiated', {
+      tamper: (body) => body.replace(CALLER, '+15550000000'),
+    });
+    expect(forged.status).toBe(403);
+    const stale = await telnyx.sendWebhook(call.callControlId, 'call.initiated', {
+      timestamp: Math.floor(Date.now() / 1000) - 3600,
+    });
+    expect(stale.status).toBe(403);
+    const unsigned = await fetch(inboundUrl(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: telnyx.webhookBody(call, 'call.initiated'),
+    });
+    expect(unsigned.status).toBe(403);
+    expect(actionsOn(call)).toEqual([]);
+  });
+
+  it('does not answer a call to a number no organization has', async () => {
+    const { call, status } = await ring('+15550009999');
+    expect(status).toBe(200);
+    expect(actionsOn(call)).toEqual([]);
+  });
+
+  it('hangs up a call to a registered number that no agent takes', async () => {
+    const { call, status } = await ring(NUMBER_WITHOUT_AGENT);
+    expect(status).toBe(200);
+    expect(actionsOn(call)).toEqual(['hangup']);
+  });
+
+  it('closes a media socket presenting another call’s token, leaving that call ringing', async () => {
+    const first = await ring();
+    const second = await ring();
+    const secondCallId = decodeTelnyxClientState(second.call.clientState).callId!;
+
+    // The second call's socket, presenting the first call's client_state (its call id and token).
+    const intruder = await connect(second.call, first.call.clientState);
+    await intruder.waitFor(() => intruder.closedBy === 'server', 5000);
+    expect(intruder.media).toHaveLength(0);
+    expect((await world.callRow(secondCallId)).status).toBe('ringing');
+    // Only the socket was closed: neither call was hung up.
+    expect(actionsOn(second.call)).toEqual(['answer']);
+    expect(actionsOn(first.call)).toEqual(['answer']);
+  });
+
+  it('finishes a call that hung up before its media connected', async () => {
+    const { call } = await ring();
+    const callId = decodeTelnyxClientState(call.clientState).callId!;
+    const forged = await telnyx.sendWebhook(call.callControlId, 'call.hangup', {
+      payload: { hangup_cause: 'originator_cancel' },
+      tamper: (body) => body.replace('originator_cancel', 'normal_clearing'),
+    });
+    expect(forged.status).toBe(403);
+    expect((await world.callRow(callId)).status).toBe('ringing');
+
+    const hangup = await telnyx.sendWebhook(call.callControlId, 'call.hangup', {
+      payload: { hangup_cause: 'originator_cancel' },
+      url: `${world.deps.publicUrl}/webhooks/telnyx/status`,
+    });
+    expect(hangup.status).toBe(200);
+    expect(await world.callRow(callId)).toMatchObject({ status: 'canceled', endReason: 'carrier_canceled' });
+  });
+});
