@@ -79,6 +79,20 @@ export const ConfigSchema = z.object({
     .min(16, 'must be at least 16 characters')
     .optional()
     .describe('When set, GET /metrics requires `Authorization: Bearer <token>`.'),
+  PARLEY_RUNTIME_HEARTBEAT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(5000)
+    .describe('How often a process carrying calls says it is alive (and sweeps calls of lost ones).'),
+  PARLEY_RUNTIME_STALE_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(600_000)
+    .default(30_000)
+    .describe('A process silent this long is presumed dead: its calls are closed as runtime_lost.'),
   PARLEY_PROVIDER_URLS: z
     .string()
     .default('')

@@ -3,8 +3,11 @@
 // media socket claimed with the media token echoed in custom_parameters, a conversation through the
 // provider simulators, and the call record; then the refusals (missing or wrong token, unknown numbers,
 // a socket presenting another call's token) and a status callback for a call that never connected.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPhoneNumber } from '@parley/services';
+// Then outbound calls placed through the service and the Exotel REST simulator: the connect request
+// whose StreamUrl is the call's media URL with a token issued at dial time, the status callbacks at
+// the call's own URL, the conversation, and the calls that never connect keeping Exotel's status.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createOutboundCall, createPhoneNumber, type OrgContext } from '@parley/services';
 import {
   loadFixture,
   startExotelCaller,
@@ -12,6 +15,7 @@ import {
   type ExotelCaller,
   type ExotelRestSimulator,
 } from '@parley/testkit';
+import { CarrierDialer } from '../src/telephony/carrier-dialer.js';
 import { exotelStatusCallbackUrl, exotelWebhookToken } from '../src/telephony/exotel-routes.js';
 import { registerTelephony } from '../src/telephony/register-telephony.js';
 import {
@@ -29,15 +33,26 @@ const NUMBER = '+918047491899';
 /** … and as Exotel writes it in the applet request (national form). */
 const NUMBER_AS_EXOTEL_SENDS = '08047491899';
 const CALLER = '09876543210';
+/** Whom outbound calls dial. */
+const CALLEE = '+919876543210';
+const ACCOUNT_SID = 'acme-account';
 
 let world: InboundCallWorld;
 let exotel: ExotelRestSimulator;
+/** The organization, with the dialer that places calls through the Exotel simulator. */
+let dialing: OrgContext;
 
 beforeAll(async () => {
   world = await startInboundCallWorld((app, env) => registerTelephony(app, env));
-  exotel = await startExotelRestSimulator();
+  exotel = await startExotelRestSimulator({
+    accountSid: ACCOUNT_SID,
+    apiKey: API_KEY,
+    apiToken: API_TOKEN,
+  });
+  world.deps.dialer = new CarrierDialer({ deps: world.deps, carrierApiUrls: { exotel: exotel.baseUrl } });
+  dialing = { ...world.org, dialer: world.deps.dialer };
   const credentialId = await world.credential('exotel', {
-    accountSid: 'acme-account',
+    accountSid: ACCOUNT_SID,
     apiKey: API_KEY,
     apiToken: API_TOKEN,
   });
@@ -165,4 +180,101 @@ describe('an inbound Exotel call', () => {
     expect(genuine.status).toBe(204);
     expect(await world.callRow(callId)).toMatchObject({ status: 'failed', endReason: 'carrier_failed' });
   });
+});
+
+describe('an outbound Exotel call', () => {
+  const place = () => createOutboundCall(dialing, { agentId: world.agentId, to: CALLEE, from: NUMBER });
+
+  it('is placed through the REST API, rings, is answered, converses, and is completed', async () => {
+    const placed = await place();
+    expect(placed).toMatchObject({ status: 'queued', direction: 'outbound', transport: 'exotel' });
+    const sid = placed.carrierCallId!;
+
+    // Exotel was asked, with the number's credential, to dial the callee from the ExoPhone and stream
+    // the answered call to this call's media URL.
+    expect(exotel.requests.at(-1)).toMatchObject({
+      method: 'POST',
+      path: `/v1/Accounts/${ACCOUNT_SID}/Calls/connect`,
+      authorized: true,
+    });
+    const created = exotel.calls.get(sid)!;
+    expect(created).toMatchObject({
+      from: CALLEE,
+      callerId: NUMBER,
+      statusCallback: exotelStatusCallbackUrl(world.deps.publicUrl, API_TOKEN, placed.id),
+      statusCallbackEvents: ['ringing', 'answered', 'terminal'],
+    });
+    const streamUrl = new URL(created.streamUrl);
+    expect(`${streamUrl.origin}${streamUrl.pathname}`).toBe(
+      `${world.deps.publicUrl.replace(/^http/, 'ws')}/media/exotel/${placed.id}`,
+    );
+    expect(streamUrl.searchParams.get('callId')).toBe(placed.id);
+
+    expect((await exotel.sendStatusCallback(sid, { status: 'ringing' })).status).toBe(204);
+    expect((await world.callRow(placed.id)).status).toBe('ringing');
+    expect((await exotel.sendStatusCallback(sid, { status: 'in-progress' })).status).toBe(204);
+    expect((await world.callRow(placed.id)).status).toBe('in_progress');
+
+    // Exotel opens the stream URL it was dialled with.
+    const caller = await connect(created.streamUrl, sid);
+    await agentTurn(listening(caller), 0);
+    const fixture = loadFixture('opening-hours');
+    world.sims.stt.queueUtterance(fixture.transcript!);
+    world.sims.llm.script({ text: REPLY });
+    const { endedAtMs } = await caller.play('opening-hours');
+    await agentTurn(listening(caller), endedAtMs);
+    await caller.hangUp();
+    await vi.waitFor(
+      async () => {
+        expect(await world.callRow(placed.id)).toMatchObject({
+          status: 'completed',
+          endReason: 'caller_hangup',
+        });
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    const terminal = await exotel.sendStatusCallback(sid, {
+      status: 'completed',
+      conversationDurationSeconds: 5,
+    });
+    expect(terminal.status).toBe(204);
+    expect(await world.callRow(placed.id)).toMatchObject({
+      status: 'completed',
+      direction: 'outbound',
+      carrierCallId: sid,
+      answeredAt: expect.any(Date),
+      runtimeId: 'test-runtime',
+      mediaTokenHash: null,
+    });
+    expect(caller.nonCompliantChunks).toBe(0);
+  });
+
+  it('refuses a status callback without the URL token of the number’s credential', async () => {
+    const placed = await place();
+    const forged = await exotel.sendStatusCallback(placed.carrierCallId!, {
+      status: 'busy',
+      url: exotelStatusCallbackUrl(world.deps.publicUrl, 'not-the-api-token', placed.id),
+    });
+    expect(forged.status).toBe(403);
+    expect((await world.callRow(placed.id)).status).toBe('queued');
+  });
+
+  for (const [status, expected] of [
+    ['busy', 'busy'],
+    ['no-answer', 'no_answer'],
+    ['failed', 'failed'],
+  ] as const) {
+    it(`ends as ${expected} when Exotel reports ${status}, keeping its reason`, async () => {
+      const placed = await place();
+      await exotel.sendStatusCallback(placed.carrierCallId!, { status: 'ringing' });
+      const terminal = await exotel.sendStatusCallback(placed.carrierCallId!, { status });
+      expect(terminal.status).toBe(204);
+      expect(await world.callRow(placed.id)).toMatchObject({
+        status: expected,
+        endReason: `carrier_${expected}`,
+        carrierReason: expect.stringContaining(status),
+        endedAt: expect.any(Date),
+      });
+    });
+  }
 });

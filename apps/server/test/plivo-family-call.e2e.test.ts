@@ -2,7 +2,10 @@
 // carrier): the signed answer webhook, the bidirectional <Stream> answer whose extraHeaders carry the
 // call's media token, the media socket, a conversation through the provider simulators, and a call
 // record written as it happened (events, transcript, recording); then the refusals (forged signatures,
-// unknown numbers, a socket presenting another call's token) and a call that never connected.
+// unknown numbers, a socket presenting another call's token) and a call that never connected. Then
+// outbound calls placed through the service and the carriers' REST simulators: the create request,
+// ringing, the answer URL the carrier fetches once the callee picks up, the conversation, and the
+// calls that never connect (busy, no answer, failed) keeping the carrier's reason.
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +16,9 @@ import { asc, callEvents, calls, eq, transcriptTurns, type DatabaseHandle } from
 import { createTestDatabase } from '@parley/db/testing';
 import {
   createAgent,
+  cancelCall,
   createCredential,
+  createOutboundCall,
   createPhoneNumber,
   createUserAsOperator,
   operatorOrgContext,
@@ -34,16 +39,21 @@ import {
   startCartesiaSimulator,
   startLlmSimulator,
   startPlivoCaller,
+  startPlivoRestSimulator,
   startSttSimulator,
   startVobizCaller,
+  startVobizRestSimulator,
   type PlivoCaller,
   type PlivoCallerOptions,
   type PlivoInboundCallOptions,
   type PlivoInboundCallResult,
+  type PlivoRestSimulator,
+  type PlivoRestSimulatorOptions,
 } from '@parley/testkit';
 import { parseWav } from '@parley/voice';
 import { buildApp, type App } from '../src/api/app.js';
 import { readiness } from '../src/runtime.js';
+import { CarrierDialer } from '../src/telephony/carrier-dialer.js';
 import { registerTelephony } from '../src/telephony/register-telephony.js';
 import { VoiceRuntime } from '../src/telephony/voice-runtime.js';
 
@@ -64,6 +74,7 @@ interface CarrierCase {
   sign: (authToken: string, url: string, fields: URLSearchParams) => Record<string, string>;
   /** Fields the carrier adds to every callback (Vobiz's Event). */
   callbackExtras: (event: string) => Record<string, string>;
+  startRest: (options: PlivoRestSimulatorOptions) => Promise<PlivoRestSimulator>;
 }
 
 const CASES: CarrierCase[] = [
@@ -76,6 +87,7 @@ const CASES: CarrierCase[] = [
     startCaller: startPlivoCaller,
     sign: (authToken, url, fields) => signPlivoCallback(authToken, url, fields),
     callbackExtras: () => ({}),
+    startRest: startPlivoRestSimulator,
   },
   {
     carrier: 'vobiz',
@@ -86,6 +98,7 @@ const CASES: CarrierCase[] = [
     startCaller: startVobizCaller,
     sign: (authToken, url) => signVobizCallback(authToken, url),
     callbackExtras: (event) => ({ Event: event }),
+    startRest: startVobizRestSimulator,
   },
 ];
 
@@ -95,6 +108,10 @@ let voice: VoiceRuntime;
 let deps: ServiceDeps;
 let org: OrgContext;
 let recordingsDir: string;
+let agentId: string;
+/** The carriers' REST simulators, by carrier. */
+const rests = new Map<string, PlivoRestSimulator>();
+const authIdOf = (carrier: string) => `MA${carrier.toUpperCase()}0001`;
 let sims: {
   stt: Awaited<ReturnType<typeof startSttSimulator>>;
   llm: Awaited<ReturnType<typeof startLlmSimulator>>;
@@ -142,6 +159,13 @@ beforeAll(async () => {
   const address = app.server.address();
   deps.publicUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
+  for (const c of CASES) {
+    rests.set(c.carrier, await c.startRest({ authId: authIdOf(c.carrier), authToken: c.authToken }));
+  }
+  deps.dialer = new CarrierDialer({
+    deps,
+    carrierApiUrls: Object.fromEntries([...rests].map(([carrier, rest]) => [carrier, rest.baseUrl])),
+  });
   const system: ServiceContext = { ...deps, actor: { type: 'system', label: 'test' }, clientIp: null };
   const { organizationId } = await createUserAsOperator(system, {
     email: 'owner@acme.test',
@@ -171,14 +195,12 @@ beforeAll(async () => {
     turnTaking: { endpointingSilenceMs: 400, minInterruptionSpeechMs: 200 },
   });
   await publishAgent(org, agent.id);
+  agentId = agent.id;
   for (const c of CASES) {
     await createPhoneNumber(org, {
       carrier: c.carrier,
       number: c.number,
-      credentialId: await credential(c.carrier, {
-        authId: `MA${c.carrier.toUpperCase()}0001`,
-        authToken: c.authToken,
-      }),
+      credentialId: await credential(c.carrier, { authId: authIdOf(c.carrier), authToken: c.authToken }),
       inboundAgentId: agent.id,
     });
   }
@@ -187,7 +209,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await voice?.close();
   await app?.close();
-  await Promise.all([sims?.stt.close(), sims?.llm.close(), sims?.tts.close()]);
+  await Promise.all([
+    sims?.stt.close(),
+    sims?.llm.close(),
+    sims?.tts.close(),
+    ...[...rests.values()].map((rest) => rest.close()),
+  ]);
   await database?.close();
   if (recordingsDir) await rm(recordingsDir, { recursive: true, force: true });
 });
@@ -433,4 +460,148 @@ describe.each(CASES)('an inbound $carrier call', (c) => {
     await late.waitFor(() => late.closedBy === 'server', 5000);
     expect((await rowOf(never.callId))!.status).toBe('no_answer');
   });
+});
+
+describe.each(CASES)('an outbound $carrier call', (c) => {
+  const rest = () => rests.get(c.carrier)!;
+  const answerUrl = (callId: string) => `${deps.publicUrl}/webhooks/${c.carrier}/answer/${callId}`;
+  const statusUrl = (callId: string) => `${deps.publicUrl}/webhooks/${c.carrier}/status/${callId}`;
+
+  it('is placed through the REST API, rings, is answered, converses, and is completed', async () => {
+    const placed = await createOutboundCall(org, { agentId, to: CALLER, from: c.number });
+    expect(placed).toMatchObject({ status: 'queued', direction: 'outbound', transport: c.carrier });
+    const requestUuid = placed.carrierCallId!;
+
+    // The carrier was asked, with the number's credential, to call the callee from our number.
+    const created = rest().requests.filter((r) => r.method === 'POST' && r.path.endsWith('/Call/'));
+    expect(created.at(-1)).toMatchObject({
+      path: `/Account/${authIdOf(c.carrier)}/Call/`,
+      authorized: true,
+      responseStatus: 201,
+    });
+    expect(rest().call(requestUuid).create).toMatchObject({
+      from: c.wire(c.number),
+      to: c.wire(CALLER),
+      answer_url: answerUrl(placed.id),
+      answer_method: 'POST',
+      ring_url: statusUrl(placed.id),
+      hangup_url: statusUrl(placed.id),
+    });
+
+    expect((await rest().ring(requestUuid)).responseStatus).toBe(204);
+    expect((await rowOf(placed.id))!.status).toBe('ringing');
+
+    // The callee picks up: the carrier fetches the answer URL, which streams the call to us.
+    const { xml } = await rest().answer(requestUuid);
+    const callUuid = rest().call(requestUuid).callUuid!;
+    // From now on the call is named as the carrier names it (Plivo's CallUUID is not its request uuid).
+    expect((await rowOf(placed.id))!.carrierCallId).toBe(callUuid);
+    const stream = parsePlivoXml(xml).children.find((verb) => verb.name === 'Stream');
+    expect(stream?.attributes).toMatchObject({
+      bidirectional: 'true',
+      keepCallAlive: 'true',
+      contentType: 'audio/x-mulaw;rate=8000',
+    });
+    expect(stream?.text).toBe(`${deps.publicUrl.replace(/^http/, 'ws')}/media/${c.carrier}/${placed.id}`);
+    const extraHeaders = Object.fromEntries(
+      (stream?.attributes['extraHeaders'] ?? '').split(',').map((pair) => pair.split('=')),
+    ) as Record<string, string>;
+    const caller = await c.startCaller({ url: stream!.text, extraHeaders, callId: callUuid });
+
+    await agentTurn(caller, 0);
+    expect(caller.playedSent.length).toBeGreaterThan(0);
+    const fixture = loadFixture('opening-hours');
+    sims.stt.queueUtterance(fixture.transcript!);
+    sims.llm.script({ text: REPLY });
+    const { endedAtMs } = await caller.play('opening-hours');
+    await agentTurn(caller, endedAtMs);
+    await caller.hangUp();
+    await vi.waitFor(
+      async () => {
+        expect(await rowOf(placed.id)).toMatchObject({ status: 'completed', endReason: 'caller_hangup' });
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    expect((await rest().hangup(requestUuid, 'completed', 'NORMAL_CLEARING')).responseStatus).toBe(204);
+
+    const turns = await database.db
+      .select()
+      .from(transcriptTurns)
+      .where(eq(transcriptTurns.callId, placed.id))
+      .orderBy(asc(transcriptTurns.seq));
+    expect(turns.map((t) => [t.role, t.text])).toEqual([
+      ['agent', GREETING],
+      ['user', fixture.transcript],
+      ['agent', REPLY],
+    ]);
+    expect(await rowOf(placed.id)).toMatchObject({
+      status: 'completed',
+      direction: 'outbound',
+      carrierCallId: callUuid,
+      answeredAt: expect.any(Date),
+      runtimeId: 'test-runtime',
+      endReason: 'caller_hangup',
+    });
+  });
+
+  it('refuses an answer or a callback with a forged signature, and connects nothing', async () => {
+    const placed = await createOutboundCall(org, { agentId, to: CALLER, from: c.number });
+    const fields = new URLSearchParams({
+      CallUUID: placed.carrierCallId!,
+      RequestUUID: placed.carrierCallId!,
+      From: c.wire(c.number),
+      To: c.wire(CALLER),
+      Direction: 'outbound',
+      CallStatus: 'in-progress',
+    });
+    for (const url of [answerUrl(placed.id), statusUrl(placed.id)]) {
+      const forged = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...c.sign('not-the-auth-token', url, fields),
+        },
+        body: fields.toString(),
+      });
+      expect(forged.status).toBe(403);
+    }
+    expect(await rowOf(placed.id)).toMatchObject({ status: 'queued', mediaTokenHash: null });
+  });
+
+  it('hangs up instead of streaming when the call ended before the answer arrived', async () => {
+    const placed = await createOutboundCall(org, { agentId, to: CALLER, from: c.number });
+    const requestUuid = placed.carrierCallId!;
+    await rest().ring(requestUuid);
+    await rest().hangup(requestUuid, 'cancel', 'ORIGINATOR_CANCEL');
+    const { xml } = await rest().answer(requestUuid);
+    expect(parsePlivoXml(xml).children.map((verb) => verb.name)).toEqual(['Hangup']);
+  });
+
+  it('is canceled at the carrier when canceled through the API while it rings', async () => {
+    const placed = await createOutboundCall(org, { agentId, to: CALLER, from: c.number });
+    const requestUuid = placed.carrierCallId!;
+    await rest().ring(requestUuid);
+    expect(await cancelCall(org, placed.id)).toMatchObject({ status: 'canceled' });
+    expect(rest().call(requestUuid).status).toBe('cancel');
+  });
+
+  for (const [status, cause, expected] of [
+    ['busy', 'USER_BUSY', 'busy'],
+    ['no-answer', 'NO_ANSWER', 'no_answer'],
+    ['failed', 'UNALLOCATED_NUMBER', 'failed'],
+  ] as const) {
+    it(`ends as ${expected} when the carrier reports ${status}, keeping its reason`, async () => {
+      const placed = await createOutboundCall(org, { agentId, to: CALLER, from: c.number });
+      const requestUuid = placed.carrierCallId!;
+      await rest().ring(requestUuid);
+      const hangup = await rest().hangup(requestUuid, status, cause);
+      expect(hangup.responseStatus).toBe(204);
+      expect(await rowOf(placed.id)).toMatchObject({
+        status: expected,
+        endReason: `carrier_${expected}`,
+        carrierReason: cause,
+        endedAt: expect.any(Date),
+      });
+    });
+  }
 });

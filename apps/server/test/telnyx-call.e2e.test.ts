@@ -2,10 +2,13 @@
 // our Call Control answer (to the REST simulator) with the media stream and the call's media token in
 // client_state, the media socket, a conversation through the provider simulators, and the call record;
 // then the refusals (forged or missing signatures, an unknown number, a number no agent takes, a socket
-// presenting another call's token) and a hang-up of a call that never connected.
+// presenting another call's token) and a hang-up of a call that never connected. Then outbound calls
+// placed through the service and the simulator: the dial with the media stream attached (its token
+// issued at dial time, in client_state), the webhooks at the call's own status URL, the conversation,
+// and the calls that never connect keeping Telnyx's hangup cause.
 import websocket from '@fastify/websocket';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPhoneNumber } from '@parley/services';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createOutboundCall, createPhoneNumber, ServiceError, type OrgContext } from '@parley/services';
 import { decodeTelnyxClientState } from '@parley/telephony';
 import {
   loadFixture,
@@ -15,6 +18,7 @@ import {
   type TelnyxRestSimulator,
   type TelnyxSimulatedCall,
 } from '@parley/testkit';
+import { CarrierDialer } from '../src/telephony/carrier-dialer.js';
 import { telnyxRoutes } from '../src/telephony/telnyx-routes.js';
 import {
   agentTurn,
@@ -31,6 +35,8 @@ const CALLER = '+15557654321';
 
 let world: InboundCallWorld;
 let telnyx: TelnyxRestSimulator;
+/** The organization, with the dialer that places calls through the Telnyx simulator. */
+let dialing: OrgContext;
 
 beforeAll(async () => {
   telnyx = await startTelnyxRestSimulator();
@@ -50,6 +56,12 @@ beforeAll(async () => {
     inboundAgentId: world.agentId,
   });
   await createPhoneNumber(world.org, { carrier: 'telnyx', number: NUMBER_WITHOUT_AGENT, credentialId });
+  world.deps.dialer = new CarrierDialer({
+    deps: world.deps,
+    carrierApiUrls: { telnyx: telnyx.baseUrl },
+    telnyxConnectionId: telnyx.connectionId,
+  });
+  dialing = { ...world.org, dialer: world.deps.dialer };
 });
 
 afterAll(async () => {
@@ -187,4 +199,120 @@ describe('an inbound Telnyx call', () => {
     expect(hangup.status).toBe(200);
     expect(await world.callRow(callId)).toMatchObject({ status: 'canceled', endReason: 'carrier_canceled' });
   });
+});
+
+describe('an outbound Telnyx call', () => {
+  const place = () => createOutboundCall(dialing, { agentId: world.agentId, to: CALLER, from: NUMBER });
+  const statusUrl = (callId: string) => `${world.deps.publicUrl}/webhooks/telnyx/status/${callId}`;
+
+  it('is dialled with its media stream, answered, converses, and is completed', async () => {
+    const placed = await place();
+    expect(placed).toMatchObject({ status: 'queued', direction: 'outbound', transport: 'telnyx' });
+    const call = telnyx.calls.get(placed.carrierCallId!)!;
+
+    // Dialled with our API key on the application, webhooks to the call's own status URL, and the
+    // media stream attached with the call's id and media token in client_state.
+    const dial = telnyx.requests.find((r) => r.path === '/v2/calls' && r.json?.['to'] === CALLER);
+    expect(dial).toMatchObject({ authorized: true });
+    expect(dial?.json).toMatchObject({
+      connection_id: telnyx.connectionId,
+      from: NUMBER,
+      webhook_url: statusUrl(placed.id),
+      stream_track: 'inbound_track',
+      stream_bidirectional_mode: 'rtp',
+    });
+    expect(call.streamUrl).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/media/telnyx/${placed.id}\\?`));
+    const clientState = decodeTelnyxClientState(call.clientState);
+    expect(clientState.callId).toBe(placed.id);
+    expect(clientState.token).toEqual(expect.any(String));
+
+    expect((await telnyx.sendWebhook(call.callControlId, 'call.initiated')).status).toBe(200);
+    expect((await telnyx.sendWebhook(call.callControlId, 'call.answered')).status).toBe(200);
+    expect((await world.callRow(placed.id)).status).toBe('in_progress');
+
+    const caller = await connect(call);
+    await agentTurn(listening(caller), 0);
+    const fixture = loadFixture('opening-hours');
+    world.sims.stt.queueUtterance(fixture.transcript!);
+    world.sims.llm.script({ text: REPLY });
+    const { endedAtMs } = await caller.play('opening-hours');
+    await agentTurn(listening(caller), endedAtMs);
+    await caller.hangUp();
+    const hangup = await telnyx.sendWebhook(call.callControlId, 'call.hangup', {
+      payload: { hangup_cause: 'normal_clearing', hangup_source: 'callee' },
+    });
+    expect(hangup.status).toBe(200);
+    await vi.waitFor(
+      async () => {
+        expect(await world.callRow(placed.id)).toMatchObject({
+          status: 'completed',
+          endReason: 'caller_hangup',
+        });
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    expect(await world.callRow(placed.id)).toMatchObject({
+      direction: 'outbound',
+      carrierCallId: call.callControlId,
+      answeredAt: expect.any(Date),
+      runtimeId: 'test-runtime',
+      mediaTokenHash: null,
+    });
+  });
+
+  it('refuses a webhook at the call’s status URL with a forged signature', async () => {
+    const placed = await place();
+    const forged = await telnyx.sendWebhook(placed.carrierCallId!, 'call.hangup', {
+      payload: { hangup_cause: 'user_busy' },
+      tamper: (body) => body.replace('user_busy', 'timeout'),
+    });
+    expect(forged.status).toBe(403);
+    expect((await world.callRow(placed.id)).status).toBe('queued');
+  });
+
+  it('fails to dial, saying why, when no Call Control application id is configured', async () => {
+    const withoutApplication = {
+      ...world.org,
+      dialer: new CarrierDialer({ deps: world.deps, carrierApiUrls: { telnyx: telnyx.baseUrl } }),
+    };
+    const dials = telnyx.requests.filter((r) => r.path === '/v2/calls').length;
+    const failure = await createOutboundCall(withoutApplication, {
+      agentId: world.agentId,
+      to: CALLER,
+      from: NUMBER,
+    }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(ServiceError);
+    const { code, details } = failure as ServiceError;
+    expect(code).toBe('dial_failed');
+    expect(await world.callRow((details as { callId: string }).callId)).toMatchObject({
+      status: 'failed',
+      endReason: 'dial_failed',
+      carrierReason: expect.stringContaining('connectionId'),
+    });
+    expect(telnyx.requests.filter((r) => r.path === '/v2/calls')).toHaveLength(dials);
+  });
+
+  for (const [cause, sip, expected, reason] of [
+    ['user_busy', null, 'busy', 'user_busy'],
+    ['timeout', null, 'no_answer', 'timeout'],
+    ['unspecified', '503', 'failed', 'unspecified (sip 503)'],
+  ] as const) {
+    it(`ends as ${expected} when Telnyx hangs up with ${cause}, keeping its cause`, async () => {
+      const placed = await place();
+      await telnyx.sendWebhook(placed.carrierCallId!, 'call.initiated');
+      const hangup = await telnyx.sendWebhook(placed.carrierCallId!, 'call.hangup', {
+        payload: { hangup_cause: cause, ...(sip ? { sip_hangup_cause: sip } : {}) },
+      });
+      expect(hangup.status).toBe(200);
+      expect(await world.callRow(placed.id)).toMatchObject({
+        status: expected,
+        endReason: `carrier_${expected}`,
+        carrierReason: reason,
+        endedAt: expect.any(Date),
+      });
+    });
+  }
 });

@@ -78,3 +78,4 @@ export { cancelCall } from './calls/cancel-call.js';
 export { getCall } from './calls/get-call.js';
 export { listCalls } from './calls/list-calls.js';
 export { issueMediaToken } from './calls/issue-media-token.js';
+export { rekeyCarrierCall } from './calls/rekey-carrier-call.js';

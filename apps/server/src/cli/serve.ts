@@ -42,6 +42,8 @@ export async function serve(config: Config): Promise<void> {
           runtimeId: `${config.PARLEY_ROLE}-${randomUUID()}`,
           recordingsDir: path.resolve(config.PARLEY_DATA_DIR, 'recordings'),
           providerUrls: config.PARLEY_PROVIDER_URLS,
+          heartbeatIntervalMs: config.PARLEY_RUNTIME_HEARTBEAT_MS,
+          staleAfterMs: config.PARLEY_RUNTIME_STALE_AFTER_MS,
           logger,
         });
   const app = await buildApp({

@@ -1,65 +1,169 @@
 // The services' CallDialer over the carriers' REST call control: places an outbound call on the
-// carrier of its from-number with that number's credential, and hangs calls up. The carrier calls
-// our answer URL when the callee picks up; that answer connects the media stream (see the routes).
+// carrier of its from-number with that number's credential, and hangs calls up. Twilio, Plivo and
+// Vobiz fetch our answer URL when the callee picks up, and that answer connects the media stream (see
+// the routes). Exotel and Telnyx have no answer document: they stream the answered call straight to
+// the URL it is dialled with, so that URL is our media URL carrying a media token issued now, at dial
+// time (Exotel echoes its query in the stream's `start`; Telnyx's call control sends it as
+// client_state, which the stream's `start` echoes). Status callbacks name our call id in the path, so
+// a callback that beats the dial's answer still finds the call.
 import {
   carrierWebhookPaths,
+  issueMediaToken,
   type CallDialer,
   type DialRequest,
   type HangUpRequest,
   type ServiceDeps,
 } from '@parley/services';
-import { TelephonyError, TwilioCallControl, type CarrierCallControl } from '@parley/telephony';
-import { carrierSecret } from './telephony-env.js';
+import {
+  buildExotelStreamUrl,
+  ExotelCallControl,
+  PlivoCallControl,
+  TelnyxCallControl,
+  TelephonyError,
+  TwilioCallControl,
+  VobizCallControl,
+  type CarrierCallControl,
+} from '@parley/telephony';
+import { exotelStatusCallbackUrl } from './exotel-routes.js';
+import { carrierSecret, mediaBaseUrl, nowOf } from './telephony-env.js';
 
 export interface CarrierDialerOptions {
   deps: ServiceDeps;
   /** Carrier REST origins replacing the carriers' own (simulators in tests), by carrier id. */
   carrierApiUrls?: Readonly<Record<string, string>>;
+  /**
+   * The Telnyx Call Control application (connection) id calls are dialled with, for credentials that
+   * do not name one (`connectionId`). Telnyx cannot place a call without it.
+   */
+  telnyxConnectionId?: string;
 }
 
 /** Where a carrier fetches the answer document of an outbound call once it is answered. */
 export const outboundAnswerPath = (carrier: string, callId: string) =>
   `/webhooks/${carrier}/answer/${callId}`;
 
+/** Where a carrier posts the status callbacks of an outbound call: the status path with our call id. */
+export const outboundStatusPath = (carrier: string, callId: string) =>
+  `${carrierWebhookPaths(carrier as 'twilio').status}/${callId}`;
+
 export class CarrierDialer implements CallDialer {
   constructor(private readonly options: CarrierDialerOptions) {}
 
   async dial(call: DialRequest): Promise<{ carrierCallId: string }> {
-    const control = await this.controlFor(call);
     const { publicUrl } = this.options.deps;
+    const secret = await this.secretOf(call);
+    const control = this.controlFor(call.carrier, secret);
+    if (call.carrier === 'exotel') {
+      return control.createCall({
+        to: call.to,
+        from: call.from,
+        answerUrl: await this.streamUrlWithToken(call.carrier, call.callId),
+        statusCallbackUrl: exotelStatusCallbackUrl(publicUrl, secret['apiToken'] ?? '', call.callId),
+      });
+    }
+    if (call.carrier === 'telnyx') {
+      if (!this.telnyxConnectionIdOf(secret)) {
+        throw new TelephonyError(
+          'telnyx',
+          'invalid_request',
+          'Telnyx needs a Call Control application id (connectionId) to place calls; none is configured',
+        );
+      }
+      return control.createCall({
+        to: call.to,
+        from: call.from,
+        answerUrl: await this.streamUrlWithToken(call.carrier, call.callId),
+        statusCallbackUrl: `${publicUrl}${outboundStatusPath(call.carrier, call.callId)}`,
+      });
+    }
     return control.createCall({
       to: call.to,
       from: call.from,
       answerUrl: `${publicUrl}${outboundAnswerPath(call.carrier, call.callId)}`,
-      // Our call id in the URL: a callback that arrives before createCall returns still finds the call.
-      statusCallbackUrl: `${publicUrl}${carrierWebhookPaths(call.carrier as 'twilio').status}/${call.callId}`,
+      statusCallbackUrl: `${publicUrl}${outboundStatusPath(call.carrier, call.callId)}`,
     });
   }
 
-  async hangUp(call: HangUpRequest): Promise<void> {
-    const control = await this.controlFor(call);
-    await control.hangUp(call.carrierCallId);
+  /**
+   * The media URL the carrier streams the answered call to, with the call id and a fresh media token
+   * as query parameters (echoed in the stream's `start`). The token's lifetime covers the ringing.
+   */
+  private async streamUrlWithToken(carrier: 'exotel' | 'telnyx', callId: string): Promise<string> {
+    const { deps } = this.options;
+    const mediaToken = await issueMediaToken(deps.db, callId, nowOf(deps));
+    if (!mediaToken) {
+      throw new TelephonyError(carrier, 'invalid_request', 'the call ended before it could be dialled');
+    }
+    const mediaUrl = `${mediaBaseUrl(deps)}${carrierWebhookPaths(carrier).media}/${callId}`;
+    if (carrier === 'telnyx') {
+      const url = new URL(mediaUrl);
+      url.searchParams.set('callId', callId);
+      url.searchParams.set('token', mediaToken);
+      return url.toString();
+    }
+    try {
+      return buildExotelStreamUrl(mediaUrl, { customParameters: { callId, token: mediaToken } });
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      // Only the public URL can make it too long; the message names the limit, never the URL (token).
+      throw new TelephonyError('exotel', 'invalid_request', 'the media URL is too long for Exotel');
+    }
   }
 
-  private async controlFor(call: {
-    organizationId: string;
-    credentialId: string;
-    carrier: string;
-  }): Promise<CarrierCallControl> {
-    const secret = await carrierSecret(this.options.deps, call.organizationId, call.credentialId);
-    const baseUrl = this.options.carrierApiUrls?.[call.carrier];
-    switch (call.carrier) {
+  async hangUp(call: HangUpRequest): Promise<void> {
+    await this.controlFor(call.carrier, await this.secretOf(call)).hangUp(call.carrierCallId);
+  }
+
+  private telnyxConnectionIdOf(secret: Record<string, string>): string | undefined {
+    return secret['connectionId'] || this.options.telnyxConnectionId || undefined;
+  }
+
+  private secretOf(call: { organizationId: string; credentialId: string }): Promise<Record<string, string>> {
+    return carrierSecret(this.options.deps, call.organizationId, call.credentialId);
+  }
+
+  private controlFor(carrier: string, secret: Record<string, string>): CarrierCallControl {
+    const baseUrl = this.options.carrierApiUrls?.[carrier];
+    const base = baseUrl ? { baseUrl } : {};
+    switch (carrier) {
       case 'twilio':
         return new TwilioCallControl({
           accountSid: secret['accountSid'] ?? '',
           authToken: secret['authToken'] ?? '',
-          ...(baseUrl ? { baseUrl } : {}),
+          ...base,
+        });
+      case 'plivo':
+        return new PlivoCallControl({
+          authId: secret['authId'] ?? '',
+          authToken: secret['authToken'] ?? '',
+          ...base,
+        });
+      case 'vobiz':
+        return new VobizCallControl({
+          authId: secret['authId'] ?? '',
+          authToken: secret['authToken'] ?? '',
+          ...base,
+        });
+      case 'exotel':
+        return new ExotelCallControl({
+          accountSid: secret['accountSid'] ?? '',
+          apiKey: secret['apiKey'] ?? '',
+          apiToken: secret['apiToken'] ?? '',
+          // The credential names the account's API cluster (api.exotel.com or api.in.exotel.com).
+          baseUrl: baseUrl ?? `https://${secret['subdomain'] || 'api.exotel.com'}`,
+        });
+      case 'telnyx':
+        return new TelnyxCallControl({
+          apiKey: secret['apiKey'] ?? '',
+          // Only dialling needs it (checked there); hanging up names the call.
+          connectionId: this.telnyxConnectionIdOf(secret) ?? '',
+          ...base,
         });
       default:
         throw new TelephonyError(
-          call.carrier as 'twilio',
+          carrier as 'twilio',
           'unsupported',
-          `outbound calls on ${call.carrier} are not wired into this server yet`,
+          `outbound calls on ${carrier} are not wired into this server yet`,
         );
     }
   }

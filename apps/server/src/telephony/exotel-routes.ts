@@ -20,6 +20,10 @@
 // Status callbacks (`/webhooks/exotel/status`) are checked the same way; Parley puts the token in the
 // StatusCallback URLs it gives Exotel (see exotelStatusCallbackUrl).
 //
+// Outbound calls (carrier-dialer.ts) are dialled with the call's media URL, carrying a media token
+// issued at dial time, as their StreamUrl; their StatusCallback is `/webhooks/exotel/status/<callId>`
+// with the URL token, so a callback that beats the dial's answer still finds its call.
+//
 // These URLs carry tokens and Exotel's query carries phone numbers, so their routes log at `warn`:
 // Fastify's per-request lines (which print the URL) are left out.
 import { createHmac } from 'node:crypto';
@@ -62,9 +66,12 @@ export function exotelWebhookToken(apiToken: string): string {
   return createHmac('sha256', apiToken).update(TOKEN_MESSAGE).digest('base64url');
 }
 
-/** The StatusCallback URL for calls on a credential (for whoever places Exotel calls). */
-export function exotelStatusCallbackUrl(publicUrl: string, apiToken: string): string {
-  const url = new URL(`${publicUrl}${PATHS.status}`);
+/**
+ * The StatusCallback URL for calls on a credential (for whoever places Exotel calls); with our call id
+ * in the path for an outbound call, so a callback that beats the dial's answer still finds its call.
+ */
+export function exotelStatusCallbackUrl(publicUrl: string, apiToken: string, callId?: string): string {
+  const url = new URL(`${publicUrl}${PATHS.status}${callId === undefined ? '' : `/${callId}`}`);
   url.searchParams.set(EXOTEL_TOKEN_PARAMETER, exotelWebhookToken(apiToken));
   return url.toString();
 }
@@ -194,14 +201,21 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
   app.get(PATHS.inbound, QUIET, inbound);
   app.post(PATHS.inbound, QUIET, inbound);
 
-  app.post(PATHS.status, QUIET, async (request, reply) => {
+  /** Status callbacks: inbound calls' at the status URL, outbound calls' at one with our call id. */
+  const onStatus = async (request: FastifyRequest, reply: FastifyReply) => {
+    const { callId } = request.params as { callId?: string };
     const parsed = parseExotelStatusCallback(fieldsOf(request));
     if (!parsed.ok) {
       return reply.code(400).send({ error: { code: 'invalid_request', message: parsed.reason } });
     }
     const { update } = parsed;
-    const call = await findCallCarrier(deps.db, { carrier: CARRIER, carrierCallId: update.carrierCallId });
-    if (!call?.credentialId) {
+    const call =
+      callId === undefined
+        ? await findCallCarrier(deps.db, { carrier: CARRIER, carrierCallId: update.carrierCallId })
+        : UUID.test(callId)
+          ? await findCallCarrier(deps.db, { callId })
+          : null;
+    if (!call?.credentialId || call.carrier !== CARRIER) {
       log.warn('status callback for a call Parley does not have');
       return reply.code(404).send({ error: { code: 'call_not_found', message: 'No such call' } });
     }
@@ -209,10 +223,14 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
     if (!authorised(request, secret)) {
       return forbidden(reply, 'missing or wrong URL token', { callId: call.callId });
     }
-    const applied = await applyCarrierStatus(deps.db, CARRIER, update, nowOf(deps));
+    const applied = await applyCarrierStatus(deps.db, CARRIER, update, nowOf(deps), {
+      ...(callId === undefined ? {} : { callId }),
+    });
     log.info({ callId: call.callId, status: applied?.status }, 'call status from Exotel');
     return reply.code(204).send();
-  });
+  };
+  app.post(PATHS.status, QUIET, onStatus);
+  app.post(`${PATHS.status}/:callId`, QUIET, onStatus);
 
   app.get(
     `${PATHS.media}/:callId`,

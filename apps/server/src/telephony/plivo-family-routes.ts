@@ -1,5 +1,6 @@
-// The inbound call routes Plivo and its clone Vobiz share: the answer webhook that streams an inbound
-// call to our media socket, the hangup/status callback, and the media WebSocket itself. The carriers
+// The call routes Plivo and its clone Vobiz share: the answer webhook that streams an inbound call to
+// our media socket, the answer URL of an outbound call (fetched once the callee picks up), the
+// ring/hangup/status callbacks, and the media WebSocket itself. The carriers
 // differ only in their signature scheme, a `<Stream>` attribute and the media formats they serve, so
 // plivo-routes.ts and vobiz-routes.ts each describe their carrier and this file does the rest.
 //
@@ -8,12 +9,19 @@
 // socket's upgrade carries no signature we can check (Plivo signs it only "if configured", in an
 // undocumented format; Vobiz does not document one), so the socket is authenticated by the single-use
 // media token our answer document hands the carrier, which the `start` message echoes back.
+//
+// Plivo's createCall returns a request uuid, which the dialer stores as the call's carrier id, while
+// the callbacks of the answered call name it by its CallUUID (with the request uuid beside it). The
+// outbound routes, which know our call id from their path, re-key the call to its CallUUID, so that
+// later callbacks and hang-ups name the call Plivo knows. (Vobiz's request uuid is the call uuid.)
 import {
   applyCarrierStatus,
   beginInboundCall,
   carrierWebhookPaths,
   claimCallMedia,
   findCallCarrier,
+  issueMediaToken,
+  rekeyCarrierCall,
   resolveInboundRoute,
   ServiceError,
 } from '@parley/services';
@@ -30,6 +38,7 @@ import {
 } from '@parley/telephony';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import { outboundAnswerPath, outboundStatusPath } from './carrier-dialer.js';
 import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
 
 /** What the routes need to know about one carrier of the Plivo family. */
@@ -52,6 +61,12 @@ const DIGITS_ONLY_NUMBER = /^[1-9][0-9]{7,14}$/;
 const NOT_IN_SERVICE = 'Sorry, this number cannot take your call right now. Please try again later. Goodbye.';
 
 type FormBody = Record<string, string>;
+
+/** Ends an answered call that has nothing left to connect to (canceled, or over before it was answered). */
+const HANG_UP_DOCUMENT: PlivoAnswerDocument = {
+  contentType: 'application/xml',
+  body: '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>',
+};
 
 /**
  * Plivo writes numbers in E.164 without the `+` (`To=14155550100`); Parley stores them with it. A
@@ -153,26 +168,86 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
     );
   });
 
-  app.post(paths.status, async (request, reply) => {
+  // An outbound call was answered: connect it to its media stream (or hang up if it is over).
+  app.post(outboundAnswerPath(carrier, ':callId'), async (request, reply) => {
+    const { callId } = request.params as { callId: string };
+    const params = (request.body ?? {}) as FormBody;
+    const call = UUID.test(callId) ? await findCallCarrier(deps.db, { callId }) : null;
+    if (!call || call.carrier !== carrier || !call.credentialId) {
+      return forbidden(reply, 'answer for an unknown call');
+    }
+    const secret = await carrierSecret(deps, call.organizationId, call.credentialId);
+    if (!signatureValid(request, outboundAnswerPath(carrier, callId), secret['authToken'])) {
+      return forbidden(reply, 'forged or missing signature', { callId });
+    }
+    const callUuid = params['CallUUID'];
+    if (callUuid) {
+      // Placed under its request_uuid; from now on Plivo names the call by its CallUUID.
+      await rekeyCarrierCall(
+        deps.db,
+        {
+          callId,
+          carrier,
+          fromCarrierCallId: params['RequestUUID'] ?? params['ALegRequestUUID'],
+          toCarrierCallId: callUuid,
+        },
+        nowOf(deps),
+      );
+    }
+    const mediaToken = await issueMediaToken(deps.db, callId, nowOf(deps));
+    if (!mediaToken) return xml(reply, HANG_UP_DOCUMENT);
+    log.info({ callId }, 'outbound call answered; connecting its media stream');
+    return xml(
+      reply,
+      family.streamDocument({
+        mediaUrl: `${mediaBaseUrl(deps)}${paths.media}/${callId}`,
+        extraHeaders: {
+          callId: encodeExtraHeaderValue(callId),
+          token: encodeExtraHeaderValue(mediaToken),
+        },
+      }),
+    );
+  });
+
+  /** Callbacks: inbound calls' at the number's status URL, outbound calls' at one with our call id. */
+  const onStatus = async (request: FastifyRequest, reply: FastifyReply) => {
+    const { callId } = request.params as { callId?: string };
     const parsed = parsePlivoStatusCallback((request.body ?? {}) as FormBody);
     if (!parsed.ok) return invalid(reply, parsed.reason);
     const { update } = parsed;
-    const call = await findCallCarrier(deps.db, { carrier, carrierCallId: update.carrierCallId });
-    if (!call?.credentialId) {
+    const call =
+      callId === undefined
+        ? await findCallCarrier(deps.db, { carrier, carrierCallId: update.carrierCallId })
+        : UUID.test(callId)
+          ? await findCallCarrier(deps.db, { callId })
+          : null;
+    if (!call?.credentialId || call.carrier !== carrier) {
       log.warn(`status callback for a call Parley does not have`);
       return reply.code(404).send({ error: { code: 'call_not_found', message: 'No such call' } });
     }
+    const path = callId === undefined ? paths.status : outboundStatusPath(carrier, callId);
     const secret = await carrierSecret(deps, call.organizationId, call.credentialId);
-    if (!signatureValid(request, paths.status, secret['authToken'])) {
+    if (!signatureValid(request, path, secret['authToken'])) {
       return forbidden(reply, 'forged or missing signature', { callId: call.callId });
     }
-    const applied = await applyCarrierStatus(deps.db, carrier, update, nowOf(deps));
+    if (callId !== undefined) {
+      await rekeyCarrierCall(
+        deps.db,
+        { callId, carrier, fromCarrierCallId: update.requestUuid, toCarrierCallId: update.carrierCallId },
+        nowOf(deps),
+      );
+    }
+    const applied = await applyCarrierStatus(deps.db, carrier, update, nowOf(deps), {
+      ...(callId === undefined ? {} : { callId }),
+    });
     log.info(
       { callId: call.callId, status: applied?.status, event: update.event },
       `call status from ${label}`,
     );
     return reply.code(204).send();
-  });
+  };
+  app.post(paths.status, onStatus);
+  app.post(`${paths.status}/:callId`, onStatus);
 
   app.get(
     `${paths.media}/:callId`,

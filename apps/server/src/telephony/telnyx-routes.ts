@@ -10,6 +10,11 @@
 // the media socket then claims the call with that token. Call state events go to applyCarrierStatus,
 // which finishes calls that never reached a runtime (those the runtime carries it finishes itself).
 //
+// Outbound calls (carrier-dialer.ts) are dialled with the media stream attached: its URL carries the
+// call id and a media token issued at dial time, which Call Control also sends as client_state. Their
+// webhooks come to the status URL with our call id in the path, so an event that beats the dial's
+// answer still finds its call. That media URL holds a token, so the media route logs at `warn` only.
+//
 // Authentication: every event is signed with Ed25519 over `${telnyx-timestamp}|${raw body}`, checked
 // with the `publicKey` of the number's Telnyx credential (the key from the portal's Keys & Credentials
 // page); the API key of the same credential answers and hangs up. So this scope keeps JSON bodies as the
@@ -215,8 +220,33 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
     return callEvent(request, reply, rawBody, event);
   };
 
+  /** Webhooks of a call we dialled: found by our call id, verified with its number's credential. */
+  const outboundWebhook = async (request: FastifyRequest, reply: FastifyReply) => {
+    const { callId } = request.params as { callId: string };
+    const rawBody = typeof request.body === 'string' ? request.body : '';
+    const parsed = parseTelnyxWebhookEvent(rawBody);
+    if (!parsed.ok) {
+      return reply.code(400).send({ error: { code: 'invalid_request', message: parsed.reason } });
+    }
+    const { event } = parsed;
+    const call = UUID.test(callId) ? await findCallCarrier(deps.db, { callId }) : null;
+    if (!call?.credentialId || call.carrier !== CARRIER) {
+      log.warn({ eventType: event.eventType }, 'event for a call Parley does not have');
+      return reply.code(404).send({ error: { code: 'call_not_found', message: 'No such call' } });
+    }
+    const secret = await carrierSecret(deps, call.organizationId, call.credentialId);
+    const problem = signatureProblem(request, rawBody, secret);
+    if (problem) return forbidden(reply, problem, { callId });
+    if (event.update) {
+      const applied = await applyCarrierStatus(deps.db, CARRIER, event.update, nowOf(deps), { callId });
+      log.info({ callId, eventType: event.eventType, status: applied?.status }, 'call status from Telnyx');
+    }
+    return reply.code(200).send({ ok: true });
+  };
+
   app.post(PATHS.inbound, webhook);
   app.post(PATHS.status, webhook);
+  app.post(`${PATHS.status}/:callId`, outboundWebhook);
 
   /** Call Control for the call a media socket belongs to, found before the upgrade. */
   const controls = new WeakMap<object, TelnyxCallControl>();
@@ -224,6 +254,8 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
   app.get(
     `${PATHS.media}/:callId`,
     {
+      // An outbound call's media URL carries its token: Fastify's request lines (which print it) stay out.
+      logLevel: 'warn',
       websocket: true,
       // Runs before the upgrade: a socket for no Telnyx call gets a plain 403 and never opens.
       preValidation: async (request, reply) => {

@@ -119,6 +119,7 @@ export class VoiceRuntime {
     const recording = recordingPath
       ? await openWavFile(recordingPath, { sampleRateHz: transport.inputFormat.sampleRateHz, channels: 2 })
       : null;
+    if (recordingPath) await journal.recordingStarted(recordingPath);
     const vad = await SileroVadModel.shared();
     const latencies: TurnLatency[] = [];
     const session = new CallSession({

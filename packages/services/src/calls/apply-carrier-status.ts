@@ -45,8 +45,10 @@ export async function applyCarrierStatus(
       ...(call.carrierCallId === null ? { carrierCallId: update.carrierCallId } : {}),
     };
     if (isFinalCallStatus(call.status)) {
-      // Over already: a late callback adds nothing but may complete the record of why.
-      set = call.carrierReason ? answered : set;
+      // Over already. When the runtime ended it, the carrier's final callback is its own account of
+      // how (a hangup cause replacing "ringing"); when the carrier's callback ended it, that stands.
+      const carrierEndedIt = call.endReason?.startsWith('carrier_') ?? false;
+      set = isFinalCallStatus(update.status) && !carrierEndedIt ? set : answered;
     } else if (isFinalCallStatus(update.status)) {
       const carried = call.status === 'in_progress' && call.runtimeId !== null;
       if (!carried) {

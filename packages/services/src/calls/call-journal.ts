@@ -86,6 +86,17 @@ export class CallJournal {
     return this.writing;
   }
 
+  /**
+   * Names the recording file on the call as soon as it is opened: a call cut short by a crash keeps
+   * the audio written until then (the file's header is kept current as it grows).
+   */
+  async recordingStarted(recordingPath: string): Promise<void> {
+    await this.db
+      .update(calls)
+      .set({ recordingPath })
+      .where(and(eq(calls.id, this.call.id), eq(calls.organizationId, this.call.organizationId)));
+  }
+
   /** Final flush, then the call row gets its outcome. Rejects if the last events cannot be written. */
   async close(outcome: CallOutcome): Promise<void> {
     if (this.timer) clearTimeout(this.timer);

@@ -169,6 +169,40 @@ describe('carrier status callbacks', () => {
     });
   });
 
+  it('give a call the runtime ended the carrier’s final words, replacing progress ones', async () => {
+    const { callId, mediaToken } = await beginInboundCall(
+      database.db,
+      { ...start, carrierCallId: 'CA-ended-by-runtime' },
+      NOW,
+    );
+    await claimCallMedia(database.db, { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt' }, later(10));
+    await applyCarrierStatus(
+      database.db,
+      'twilio',
+      { carrierCallId: 'CA-ended-by-runtime', status: 'in_progress', carrierReason: 'in-progress' },
+      later(20),
+    );
+    await database.db
+      .update(calls)
+      .set({ status: 'completed', endReason: 'caller_hangup', endedAt: later(9000) })
+      .where(eq(calls.id, callId));
+    await applyCarrierStatus(
+      database.db,
+      'twilio',
+      {
+        carrierCallId: 'CA-ended-by-runtime',
+        status: 'completed',
+        carrierReason: 'completed; SipResponseCode=200',
+      },
+      later(9100),
+    );
+    expect(await rowOf(callId)).toMatchObject({
+      status: 'completed',
+      endReason: 'caller_hangup',
+      carrierReason: 'completed; SipResponseCode=200',
+    });
+  });
+
   it('answer nothing for a call id nobody has, on this carrier', async () => {
     await beginInboundCall(database.db, { ...start, carrierCallId: 'CA-other-carrier' }, NOW);
     expect(
