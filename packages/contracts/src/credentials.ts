@@ -56,7 +56,12 @@ export const CREDENTIAL_PROVIDERS = {
     secretFields: ['authToken'],
   },
   telnyx: {
-    fields: z.strictObject({ apiKey: secret('apiKey'), publicKey: plain('publicKey').optional() }),
+    fields: z.strictObject({
+      apiKey: secret('apiKey'),
+      publicKey: plain('publicKey').optional(),
+      // The Call Control application outbound calls are placed on (Telnyx's `connection_id`).
+      connectionId: plain('connectionId').optional(),
+    }),
     secretFields: ['apiKey'],
   },
   custom: {
