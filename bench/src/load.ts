@@ -31,16 +31,20 @@ export interface LoadResult {
   generatorCoreShare: number;
   /** RSS of the runtime sampled as calls ramp up: [activeCalls, rssBytes]. */
   rssByCalls: [number, number][];
+  /** RSS before the first load call, and `settleMs` after the last one ended. */
+  baselineRssBytes: number;
+  settledRssBytes: number;
   failures: string[];
 }
 
 export async function loadScenario(
   runtime: RuntimeProcess,
   sims: Simulators,
-  options: { calls: number; durationMs: number; rampMs: number },
+  options: { calls: number; durationMs: number; rampMs: number; settleMs: number },
 ): Promise<LoadResult> {
   // The figures are for the held load: counters restart once every call has been placed.
   let before = await runtime.report();
+  const baselineRssBytes = before.rssBytes;
   let generatorCpuAtSteady = process.cpuUsage();
   const steady = setTimeout(() => {
     void runtime.report(true).then((report) => {
@@ -105,7 +109,16 @@ export async function loadScenario(
   const generatorLateFrames = calls.reduce((sum, call) => sum + call.caller.lateFrames, 0);
   const generatorFrames = calls.reduce((sum, call) => sum + call.caller.framesSent, 0);
   await Promise.all(calls.map((call) => call.caller.hangUp().catch(() => {})));
+  // Memory must come back once the calls are gone (row c): wait for the runtime to end them all, then
+  // give the allocator and the collector the settling time the reference allows.
+  for (let waited = 0; waited < 30_000 && (await runtime.report()).activeCalls > 0; waited += 500) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  await new Promise((resolve) => setTimeout(resolve, options.settleMs));
+  const settledRssBytes = (await runtime.report()).rssBytes;
   return {
+    baselineRssBytes,
+    settledRssBytes,
     calls: options.calls,
     durationMs: options.durationMs,
     droppedCalls: dropped,

@@ -18,6 +18,8 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'barge-in-words': { type: 'string' },
     'no-interrupt-phrases': { type: 'boolean', default: false },
+    /** Row c's soak: hold the load this many minutes (the reference says 60) and report RSS growth. */
+    'soak-minutes': { type: 'string' },
   },
 });
 
@@ -33,6 +35,7 @@ const MODE = full
       loadCalls: 200,
       loadMs: 600_000,
       rampMs: 60_000,
+      settleMs: 60_000,
     }
   : {
       latencyCalls: 5,
@@ -43,9 +46,11 @@ const MODE = full
       loadCalls: 40,
       loadMs: 30_000,
       rampMs: 10_000,
+      settleMs: 10_000,
     };
 if (values.calls) MODE.loadCalls = Number(values.calls);
 if (values['load-seconds']) MODE.loadMs = Number(values['load-seconds']) * 1000;
+if (values['soak-minutes']) MODE.loadMs = Number(values['soak-minutes']) * 60_000;
 
 interface Row {
   id: string;
@@ -149,6 +154,7 @@ async function main(): Promise<void> {
         calls: MODE.loadCalls,
         durationMs: MODE.loadMs,
         rampMs: MODE.rampMs,
+        settleMs: MODE.settleMs,
       });
       const inbound = load.after.inboundFrames - load.before.inboundFrames;
       const inboundLate = load.after.inboundLateFrames - load.before.inboundLateFrames;
@@ -179,13 +185,28 @@ async function main(): Promise<void> {
       });
       const points = load.rssByCalls.filter(([calls]) => calls > 0);
       const slope = rssSlope(points);
+      const holdGrowthMb = (load.after.rssBytes - load.before.rssBytes) / 1e6;
+      const settledRatio = load.settledRssBytes / load.baselineRssBytes;
+      const holdMinutes = load.durationMs / 60_000;
       rows.push({
         id: 'c',
-        what: 'memory per call (RSS slope while ramping)',
-        figure: slope === null ? 'not enough samples' : `${(slope / 1e6).toFixed(2)} MB per call`,
-        bar: '≤ 2 MB',
-        pass: slope === null ? null : slope / 1e6 <= 2,
-        data: { points, slopeBytesPerCall: slope },
+        what: 'memory: RSS slope while ramping; growth over the held load; back to baseline after',
+        figure:
+          (slope === null ? 'slope: not enough samples' : `${(slope / 1e6).toFixed(2)} MB per call`) +
+          `; held ${holdMinutes.toFixed(1)} min: ${holdGrowthMb >= 0 ? '+' : ''}${holdGrowthMb.toFixed(1)} MB` +
+          `; ${Math.round(MODE.settleMs / 1000)} s after the last call: ${((settledRatio - 1) * 100).toFixed(1)}% over baseline`,
+        bar: '≤ 2 MB per call; 60-minute soak grows ≤ 10 MB (--soak-minutes 60); within 10% of baseline after',
+        pass:
+          slope === null
+            ? null
+            : slope / 1e6 <= 2 && settledRatio <= 1.1 && (holdMinutes < 60 || holdGrowthMb <= 10),
+        data: {
+          points,
+          slopeBytesPerCall: slope,
+          holdGrowthBytes: load.after.rssBytes - load.before.rssBytes,
+          baselineRssBytes: load.baselineRssBytes,
+          settledRssBytes: load.settledRssBytes,
+        },
       });
     }
   } finally {
