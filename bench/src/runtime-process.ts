@@ -32,16 +32,17 @@ export async function startRuntime(config: RuntimeConfig): Promise<RuntimeProces
       if (message.type === 'failed') reject(new Error(`runtime failed: ${message.error}`));
     });
   });
+  // Reports answer in the order they were asked; one listener serves them all (a busy runtime may
+  // have several outstanding).
+  const waiting: ((report: RuntimeReport) => void)[] = [];
+  child.on('message', (message: { type: string; report?: RuntimeReport }) => {
+    if (message.type === 'report') waiting.shift()?.(message.report!);
+  });
   return {
     mediaUrl,
     report(reset = false) {
       return new Promise((resolve) => {
-        const onMessage = (message: { type: string; report?: RuntimeReport }) => {
-          if (message.type !== 'report') return;
-          child.off('message', onMessage);
-          resolve(message.report!);
-        };
-        child.on('message', onMessage);
+        waiting.push(resolve);
         child.send({ type: 'report', reset });
       });
     },

@@ -7,7 +7,6 @@
 // Plain JavaScript so that the same file serves the built package and tests that run the TypeScript
 // sources; the batching, state bookkeeping and error handling stay on the main thread.
 import { createRequire } from 'node:module';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 
 /** LSTM state is [2, batch, 128]. */
@@ -15,14 +14,6 @@ const STATE_HALF = 128;
 
 const port = parentPort;
 if (!port) throw new Error('silero-inference.worker.mjs runs only as a worker thread');
-
-// Below the event loop's priority (on Linux this sets this thread's alone): a batch waking up must not
-// preempt the thread that paces every call's media, and VAD results can wait a millisecond.
-try {
-  setPriority(workerData.niceness ?? 5);
-} catch {
-  // Not permitted here (or not Linux): run at the process's priority.
-}
 
 /** @type {typeof import('onnxruntime-node')} */
 const ort = createRequire(import.meta.url)('onnxruntime-node');
