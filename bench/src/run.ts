@@ -174,7 +174,7 @@ async function main(): Promise<void> {
           `event loop p99 ${load.after.eventLoopDelayMs.p99.toFixed(1)} ms; dropped ${load.droppedCalls}; barge-in under load ${fmt(bargeIn)}; ` +
           `generator late frames ${load.generatorLateFrames}/${load.generatorFrames}; ` +
           `CPU runtime ${load.runtimeCoreShare.toFixed(2)} cores (event loop ${load.runtimeMainThreadCoreShare?.toFixed(2) ?? '?'}), ` +
-          `generator ${load.generatorCoreShare.toFixed(2)} cores; VAD ${load.vadWindowsPerBatch.toFixed(1)} windows/batch`,
+          `generator ${load.generatorCoreShare.toFixed(2)} cores; VAD ${load.vadWindowsPerBatch.toFixed(1)} windows/batch, ${load.after.vadWindowsShed - load.before.vadWindowsShed} skipped (overload)`,
         bar: '≥ 200 calls, < 0.1% misses, loop p99 < 10 ms, none dropped',
         pass:
           load.calls >= 200 &&

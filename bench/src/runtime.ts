@@ -48,6 +48,8 @@ export interface RuntimeReport {
   /** VAD batches and windows since the process started (windows per batch shows the batching). */
   vadBatches: number;
   vadWindows: number;
+  /** Windows the VAD skipped because the process could not analyse them in time (overload). */
+  vadWindowsShed: number;
   errors: string[];
 }
 
@@ -176,6 +178,7 @@ async function main(): Promise<void> {
         mainThreadCpuMs: subtractOrNull(mainThreadCpuMs(), mainThreadCpuAtReset),
         vadBatches: vad.stats.batches,
         vadWindows: vad.stats.windows,
+        vadWindowsShed: vad.stats.windowsShed,
       };
       process.send?.({ type: 'report', report: full });
       if (message.reset) {

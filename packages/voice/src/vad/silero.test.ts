@@ -263,6 +263,36 @@ describe('Silero window input', () => {
     expect(inference.batches.map((x) => x.batchSize)).toEqual([8, 8, 4]);
   });
 
+  it('skips windows a stalled model has left waiting too long, keeping memory bounded', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const inner = new RecordingInference();
+    const stalled: SileroInference = {
+      run: async (batch) => {
+        await gate;
+        return inner.run(batch);
+      },
+      dispose: async () => {},
+    };
+    let nowMs = 0;
+    const model = new SileroVadModel(stalled, { maxQueueWaitMs: 1000, now: () => nowMs });
+    const stream = model.createStream({ sampleRateHz: 8000 });
+    // A window every 32 ms for 3 s of audio while the model is stalled: the first is in flight, and
+    // those queued more than a second before the newest are skipped as the newer ones arrive.
+    const pushes: Promise<unknown[]>[] = [];
+    for (let i = 0; i < 94; i++, nowMs += 32) pushes.push(stream.push(new Int16Array(256)));
+    expect(model.stats.windowsShed).toBeGreaterThan(55);
+    release();
+    const results = await Promise.all(pushes);
+    const analysed = results.flat() as { endSampleOffset: number }[];
+    expect(analysed).toHaveLength(94 - model.stats.windowsShed);
+    // Skipped pushes resolve empty; what ran is the first window and the newest second, in order.
+    expect(analysed.at(-1)!.endSampleOffset).toBe(94 * 256);
+    expect(analysed.every((w, i) => i === 0 || w.endSampleOffset > analysed[i - 1]!.endSampleOffset)).toBe(
+      true,
+    );
+  });
+
   it('fails the push whose window failed, and the next push still runs', async () => {
     const inference = new RecordingInference();
     const stream = new SileroVadModel(inference).createStream({ sampleRateHz: 8000 });

@@ -92,7 +92,17 @@ export interface SileroStats {
   /** Windows analysed. */
   windows: number;
   largestBatch: number;
+  /** Windows skipped because a call's analysis had fallen too far behind (an overloaded process). */
+  windowsShed: number;
 }
+
+/**
+ * Longest a call's window may wait for the model (default). A window still waiting after that means the
+ * process is overloaded: it is skipped rather than queued without bound, so memory stays flat and the
+ * detector keeps up with the present, a little less exact, instead of falling ever further behind. (A
+ * burst of audio pushed at once is analysed in far less than this.)
+ */
+export const DEFAULT_MAX_QUEUE_WAIT_MS = 1000;
 
 export interface SileroVadModelOptions {
   /**
@@ -106,6 +116,10 @@ export interface SileroVadModelOptions {
    * inference costs three times as much per window; a few milliseconds of VAD delay buy that back.
    */
   batchWindowMs?: number;
+  /** See DEFAULT_MAX_QUEUE_WAIT_MS. */
+  maxQueueWaitMs?: number;
+  /** Monotonic ms for the queue wait; tests pass their own. */
+  now?: () => number;
 }
 
 export interface SileroStreamOptions {
@@ -120,6 +134,8 @@ export interface QueuedWindow {
   ticket: PushTicket;
   /** First window after `reset()`: the stream's state is zeroed before it runs. */
   resetState: boolean;
+  /** When it was queued (the model's `now`), to skip windows an overloaded process cannot reach in time. */
+  queuedAtMs: number;
 }
 
 /** @internal One `push()`: resolves once all its windows are done and every earlier push has settled. */
@@ -137,10 +153,14 @@ const DEFAULT_MAX_BATCH_WINDOWS = 64;
 const DEFAULT_BATCH_WINDOW_MS = 6;
 
 export class SileroVadModel {
-  readonly stats: SileroStats = { batches: 0, windows: 0, largestBatch: 0 };
+  readonly stats: SileroStats = { batches: 0, windows: 0, largestBatch: 0, windowsShed: 0 };
   private readonly inference: SileroInference;
   private readonly maxBatchWindows: number;
   private readonly batchWindowMs: number;
+  /** @internal */
+  readonly maxQueueWaitMs: number;
+  /** @internal */
+  readonly now: () => number;
   private readonly pending: Record<SileroSampleRate, QueuedWindow[]> = { 8000: [], 16000: [] };
   private scheduled = false;
   private running = false;
@@ -151,6 +171,8 @@ export class SileroVadModel {
     this.inference = inference;
     this.maxBatchWindows = Math.max(1, options.maxBatchWindows ?? DEFAULT_MAX_BATCH_WINDOWS);
     this.batchWindowMs = Math.max(0, options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS);
+    this.maxQueueWaitMs = options.maxQueueWaitMs ?? DEFAULT_MAX_QUEUE_WAIT_MS;
+    this.now = options.now ?? (() => performance.now());
   }
 
   /**
@@ -385,9 +407,16 @@ export class SileroVadStream {
       endSampleOffset,
       ticket,
       resetState: this.resetPending,
+      queuedAtMs: this.model.now(),
     });
     this.resetPending = false;
     ticket.remaining++;
+    const tooOld = this.model.now() - this.model.maxQueueWaitMs;
+    while (this.queue.length > 1 && this.queue[0]!.queuedAtMs < tooOld) {
+      const skipped = this.queue.shift()!;
+      skipped.ticket.remaining--;
+      this.model.stats.windowsShed++;
+    }
   }
 
   private submitNext(): void {
