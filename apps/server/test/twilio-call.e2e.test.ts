@@ -58,6 +58,7 @@ let org: OrgContext;
 let recordingsDir: string;
 let rest: TwilioRestSimulator;
 let agentId: string;
+let twilioCredential: string;
 const ACCOUNT_SID = `AC${'0'.repeat(32)}`;
 let sims: {
   stt: Awaited<ReturnType<typeof startSttSimulator>>;
@@ -120,6 +121,7 @@ beforeAll(async () => {
   const credential = async (provider: string, values: Record<string, string>) =>
     (await createCredential(org, { name: provider, provider: provider as 'openai', values })).id;
   const twilio = await credential('twilio', { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
+  twilioCredential = twilio;
   const agent = await createAgent(org, {
     name: 'Reception',
     systemPrompt: 'You answer questions about opening hours.',
@@ -329,6 +331,36 @@ describe('an inbound Twilio call', () => {
       body: new URLSearchParams({ CallSid: 'CA123', From: CALLER, To: NUMBER }).toString(),
     });
     expect(missing.status).toBe(403);
+  });
+
+  it('ends a call whose agent cannot be set up as failed, with the reason, and hangs up', async () => {
+    // No credential for the recogniser: the call cannot start, and must not be left in progress.
+    const unconfigured = await createAgent(org, { name: 'Unconfigured', firstMessage: 'Hi.' });
+    await publishAgent(org, unconfigured.id);
+    const number = '+15550003333';
+    await createPhoneNumber(org, {
+      carrier: 'twilio',
+      number,
+      credentialId: twilioCredential,
+      inboundAgentId: unconfigured.id,
+    });
+    const placed = await placeTwilioInboundCall({
+      voiceUrl: voiceUrl(),
+      authToken: AUTH_TOKEN,
+      from: CALLER,
+      to: number,
+    });
+    if (placed.kind !== 'stream') throw new Error('expected a stream');
+    await placed.caller.waitFor(() => placed.caller.closedBy === 'server', 10_000);
+    await vi.waitFor(
+      async () =>
+        expect(await rowOf(placed.parameters['callId']!)).toMatchObject({
+          status: 'failed',
+          endReason: 'setup_failed',
+        }),
+      { timeout: 10_000, interval: 50 },
+    );
+    expect(placed.caller.agentFramesReceived).toBe(0);
   });
 
   it('speaks a polite rejection for a number no organization has', async () => {

@@ -101,26 +101,31 @@ export class VoiceRuntime {
       return;
     }
 
+    // Anything that stops the call before it starts (a misconfigured agent, an unwritable recordings
+    // directory, a VAD that cannot load) ends it as failed with the reason, never left in progress.
     let setup: SessionSetup;
+    let recordingPath: string | null;
+    let recording: Awaited<ReturnType<typeof openWavFile>> | null;
+    let vad: SileroVadModel;
     try {
       setup = await this.setUp(claimed);
+      recordingPath = setup.recordingEnabled ? path.join(this.options.recordingsDir, `${call.id}.wav`) : null;
+      recording = recordingPath
+        ? await openWavFile(recordingPath, { sampleRateHz: transport.inputFormat.sampleRateHz, channels: 2 })
+        : null;
+      if (recordingPath) await journal.recordingStarted(recordingPath);
+      vad = await SileroVadModel.shared();
     } catch (error) {
       const reason = error instanceof SessionSetupError ? error.message : 'internal error';
-      log.warn({ reason }, 'call could not be set up');
+      log.warn(
+        { reason, err: error instanceof SessionSetupError ? undefined : error },
+        'call could not be set up',
+      );
       journal.record({ seq: 1, atMs: 0, type: 'error', code: 'setup_failed', message: reason, fatal: true });
       await transport.hangUp('setup_failed');
       await journal.close({ status: 'failed', endReason: 'setup_failed', endedAt: this.now() });
       return;
     }
-
-    const recordingPath = setup.recordingEnabled
-      ? path.join(this.options.recordingsDir, `${call.id}.wav`)
-      : null;
-    const recording = recordingPath
-      ? await openWavFile(recordingPath, { sampleRateHz: transport.inputFormat.sampleRateHz, channels: 2 })
-      : null;
-    if (recordingPath) await journal.recordingStarted(recordingPath);
-    const vad = await SileroVadModel.shared();
     const latencies: TurnLatency[] = [];
     const session = new CallSession({
       callId: call.id,
