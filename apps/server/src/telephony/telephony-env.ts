@@ -1,7 +1,12 @@
 // What the carrier routes share: the service dependencies, the voice runtime carrying the calls, and
 // the lookups every carrier needs (its credential's secrets, the public URLs it must be given).
 import type { FastifyBaseLogger } from 'fastify';
-import { operatorOrgContext, resolveCredentialSecret, type ServiceDeps } from '@parley/services';
+import {
+  operatorOrgContext,
+  resolveCredentialSecret,
+  type OrgContext,
+  type ServiceDeps,
+} from '@parley/services';
 import type { VoiceRuntime } from './voice-runtime.js';
 
 export interface TelephonyEnv {
@@ -10,7 +15,13 @@ export interface TelephonyEnv {
   logger: FastifyBaseLogger;
 }
 
-export const nowOf = (deps: ServiceDeps): Date => (deps.now ? deps.now() : new Date());
+export { nowOf } from '@parley/services';
+
+/** The server itself acting in a call's organization (no user is behind a carrier's request). */
+export async function systemOrgContext(deps: ServiceDeps, organizationId: string): Promise<OrgContext> {
+  const system = { ...deps, actor: { type: 'system' as const, label: 'telephony' }, clientIp: null };
+  return operatorOrgContext(system, organizationId);
+}
 
 /** The decrypted values of a carrier credential (auth token, API key), for checking and calling it. */
 export async function carrierSecret(
@@ -18,8 +29,7 @@ export async function carrierSecret(
   organizationId: string,
   credentialId: string,
 ): Promise<Record<string, string>> {
-  const system = { ...deps, actor: { type: 'system' as const, label: 'telephony' }, clientIp: null };
-  return resolveCredentialSecret(await operatorOrgContext(system, organizationId), credentialId);
+  return resolveCredentialSecret(await systemOrgContext(deps, organizationId), credentialId);
 }
 
 /** The public URL with a WebSocket scheme: what carriers are told to open media sockets to. */

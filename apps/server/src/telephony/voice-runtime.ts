@@ -8,7 +8,6 @@ import type { FastifyBaseLogger } from 'fastify';
 import {
   CallJournal,
   heartbeatRuntime,
-  operatorOrgContext,
   registerRuntime,
   resolveCredentialSecret,
   sweepLostCalls,
@@ -24,6 +23,7 @@ import {
   type TurnLatency,
   WAV_HEADER_BYTES,
 } from '@parley/voice';
+import { nowOf, systemOrgContext } from './telephony-env.js';
 import { buildSessionSetup, SessionSetupError, type SessionSetup } from './session-config.js';
 
 export interface VoiceRuntimeOptions {
@@ -166,12 +166,7 @@ export class VoiceRuntime {
 
   private async setUp(claimed: ClaimedCall): Promise<SessionSetup> {
     const { call } = claimed;
-    const system = {
-      ...this.options.deps,
-      actor: { type: 'system' as const, label: 'voice runtime' },
-      clientIp: null,
-    };
-    const org = await operatorOrgContext(system, call.organizationId);
+    const org = await systemOrgContext(this.options.deps, call.organizationId);
     const direction = call.direction;
     return buildSessionSetup(
       claimed.agentConfig,
@@ -205,7 +200,7 @@ export class VoiceRuntime {
   }
 
   private now(): Date {
-    return this.options.deps.now ? this.options.deps.now() : new Date();
+    return nowOf(this.options.deps);
   }
 }
 

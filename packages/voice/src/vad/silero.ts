@@ -306,7 +306,6 @@ export class SileroVadStream {
   private readonly context: Float32Array;
   /** PCM16 samples of the current partial window. */
   private readonly windows: WindowSplitter;
-  /** Samples pushed since the stream started (dropped partial windows included). */
   /** Windows built but not yet handed to the model. */
   private readonly queue: QueuedWindow[] = [];
   private inFlight: QueuedWindow | null = null;
