@@ -36,6 +36,41 @@ describe('AgentConfig', () => {
     expect(AgentConfig.parse(config)).toEqual(config);
   });
 
+  it('lets the agent end calls by default, and transfer or press keys only when configured', () => {
+    const config = AgentConfig.parse({ name: 'A' });
+    expect(config.callActions).toEqual({ endCall: true, transferDestinations: [], sendDtmf: false });
+    expect(config.voicemail).toEqual({ detect: true, action: 'hang_up', message: '' });
+  });
+
+  it('checks transfer destinations and the voicemail message', () => {
+    expect(
+      pathsOf({
+        name: 'A',
+        variables: [{ name: 'first_name' }],
+        callActions: {
+          transferDestinations: [
+            { name: 'sales', number: '+14155550100', message: 'Connecting you, {{first_name}}.' },
+            { name: 'sales', number: '+14155550101' },
+            { name: 'Front Desk', number: '555-0100', message: 'Hold on {{nobody}}' },
+          ],
+        },
+        voicemail: { action: 'leave_message', message: ' ' },
+      }),
+    ).toEqual([
+      'callActions.transferDestinations.1.name',
+      'callActions.transferDestinations.2.message',
+      'callActions.transferDestinations.2.name',
+      'callActions.transferDestinations.2.number',
+      'voicemail.message',
+    ]);
+    expect(
+      pathsOf({
+        name: 'A',
+        voicemail: { action: 'leave_message', message: 'Call us back, {{nobody}}.' },
+      }),
+    ).toEqual(['voicemail.message']);
+  });
+
   it('fills defaults inside a partly given section', () => {
     const config = AgentConfig.parse({ name: 'A', turnTaking: { deadAirMs: 4000 } });
     expect(config.turnTaking).toMatchObject({ deadAirMs: 4000, endpointingSilenceMs: 500 });

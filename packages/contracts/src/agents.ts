@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, Name, Timestamp } from './common.js';
+import { E164 } from './phone-numbers.js';
 import { BUILT_IN_VARIABLES, VARIABLE_NAME, malformedPlaceholders, templateVariables } from './templating.js';
 
 const ProviderId = z
@@ -86,6 +87,49 @@ export const Variable = z.strictObject({
   description: Text(500).optional(),
 });
 
+/** A number the agent may hand the caller to, by a name the model picks from. */
+export const TransferDestination = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be a short name such as `sales` or `front_desk`')
+    .max(40),
+  number: E164,
+  description: Text(500).default('').describe('When the agent should transfer here; shown to the model.'),
+  message: Text(1000)
+    .default('')
+    .describe('Said to the caller before the transfer (the model’s own words if empty).'),
+});
+
+/**
+ * What the agent may do to the call itself during a conversation, offered to the model as functions:
+ * `end_call` (hangs up once its goodbye has been heard), `transfer_call` to one of the named
+ * destinations (a cold transfer: the agent leaves the call) and `send_dtmf` (keypad tones, to work an
+ * automated menu on the far end).
+ */
+export const CallActionsConfig = z.strictObject({
+  endCall: z.boolean().default(true).describe('Let the agent hang up after saying goodbye.'),
+  transferDestinations: z.array(TransferDestination).max(20).default([]),
+  sendDtmf: z.boolean().default(false).describe('Let the agent press keys on the far end’s menu.'),
+});
+
+export const VOICEMAIL_ACTIONS = ['hang_up', 'leave_message'] as const;
+
+/**
+ * Outbound calls answered by a machine: the carrier's answering-machine detection is requested when
+ * `detect` is on; on a machine the call hangs up, or leaves `message` after the greeting's beep. Either
+ * way it ends as `voicemail`.
+ */
+export const VoicemailConfig = z
+  .strictObject({
+    detect: z.boolean().default(true).describe('Ask the carrier to detect answering machines (outbound).'),
+    action: z.enum(VOICEMAIL_ACTIONS).default('hang_up'),
+    message: Text(1000).default('').describe('Left after the beep when `action` is `leave_message`.'),
+  })
+  .refine((v) => v.action !== 'leave_message' || v.message.trim().length > 0, {
+    path: ['message'],
+    message: 'must not be empty when the action is `leave_message`',
+  });
+
 export const MetadataValue = z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]);
 
 const AgentConfigShape = z.strictObject({
@@ -111,6 +155,8 @@ const AgentConfigShape = z.strictObject({
     .default(1800),
   closingMessage: Text(1000).default('We have reached the time limit for this call. Goodbye!'),
   recording: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
+  callActions: CallActionsConfig.default(() => CallActionsConfig.parse({})),
+  voicemail: VoicemailConfig.default(() => VoicemailConfig.parse({})),
   toolIds: z.array(Id).max(128).default([]),
   webhookUrl: z
     .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
@@ -143,11 +189,26 @@ export const AgentConfig = AgentConfigShape.superRefine((config, ctx) => {
       });
     seen.add(v.name);
   });
+  const destinations = new Set<string>();
+  config.callActions.transferDestinations.forEach((d, i) => {
+    if (destinations.has(d.name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['callActions', 'transferDestinations', i, 'name'],
+        message: `duplicate destination \`${d.name}\``,
+      });
+    destinations.add(d.name);
+  });
   const templated: [string[], string][] = [
     ...TEMPLATED_FIELDS.map((f): [string[], string] => [[f], config[f]]),
     ...config.idle.reminderMessages.map((m, i): [string[], string] => [
       ['idle', 'reminderMessages', String(i)],
       m,
+    ]),
+    [['voicemail', 'message'], config.voicemail.message],
+    ...config.callActions.transferDestinations.map((d, i): [string[], string] => [
+      ['callActions', 'transferDestinations', String(i), 'message'],
+      d.message,
     ]),
   ];
   for (const [path, text] of templated) {

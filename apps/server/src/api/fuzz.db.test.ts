@@ -78,6 +78,8 @@ const FIELDS = [
   'reason',
   'signupEnabled',
   'toolIds',
+  'callActions',
+  'voicemail',
 ];
 const objectish = fc.dictionary(fc.constantFrom(...FIELDS), nasty, { maxKeys: 6 });
 
