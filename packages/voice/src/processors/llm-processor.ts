@@ -111,8 +111,13 @@ export class LlmProcessor extends FrameProcessor {
         if (calls.length === 0) break;
         await beforeTools();
         if (signal.aborted) return;
-        endCall = (await this.runTools(turnId, calls, emit)) || endCall;
+        const after = await this.runTools(turnId, calls, emit);
+        endCall = after.endCall || endCall;
         if (signal.aborted) return;
+        if (after.say !== null) {
+          this.sayInTurn(turnId, after.say, emit);
+          break;
+        }
         if (round + 1 === maxRounds) {
           this.ctx.emit({
             type: 'decision',
@@ -197,8 +202,15 @@ export class LlmProcessor extends FrameProcessor {
     return calls;
   }
 
-  /** Runs one round of tool calls; true when a tool asked to end the call after the reply. */
-  private async runTools(turnId: number, calls: ToolCall[], emit: (frame: Frame) => void): Promise<boolean> {
+  /**
+   * Runs one round of tool calls: whether a tool asked to end the call after the reply, and the words
+   * a tool gave for that reply (instead of another model round), if any.
+   */
+  private async runTools(
+    turnId: number,
+    calls: ToolCall[],
+    emit: (frame: Frame) => void,
+  ): Promise<{ endCall: boolean; say: string | null }> {
     const executor = this.options.tools;
     const signal = this.ctx.turns.signal(turnId);
     this.context.addToolCalls(turnId, calls);
@@ -213,6 +225,7 @@ export class LlmProcessor extends FrameProcessor {
       emit({ type: 'tool.call', call, turnId });
     }
     let endCall = false;
+    let say: string | null = null;
     const slowAfterMs = this.options.slowToolAfterMs === undefined ? 1500 : this.options.slowToolAfterMs;
     try {
       const results = await runToolCalls({
@@ -237,6 +250,8 @@ export class LlmProcessor extends FrameProcessor {
       for (const { call, outcome, durationMs } of results) {
         this.context.addToolResult(call.id, outcome.content);
         if (outcome.status === 'ok' && outcome.endCall) endCall = true;
+        if (outcome.status === 'ok' && outcome.say)
+          say = say === null ? outcome.say : `${say} ${outcome.say}`;
         this.ctx.emit({
           type: 'tool.result',
           turnId,
@@ -254,7 +269,19 @@ export class LlmProcessor extends FrameProcessor {
       for (const call of calls) this.context.addToolResult(call.id, '{"error":"interrupted by the caller"}');
       throw error;
     }
-    return endCall;
+    return { endCall, say };
+  }
+
+  /** A tool's fixed reply, said within the model's turn (it is part of the conversation). */
+  private sayInTurn(turnId: number, words: string, emit: (frame: Frame) => void): void {
+    const before = this.turnText.get(turnId)?.spoken ?? '';
+    const text = before && !/\s$/.test(before) ? ` ${words}` : words;
+    this.context.appendAssistantText(turnId, text);
+    this.record(turnId, text);
+    const chunker = new ClauseChunker();
+    for (const clause of chunker.push(text)) emit({ type: 'llm.text', text: clause, turnId, source: 'llm' });
+    const rest = chunker.flush();
+    if (rest) emit({ type: 'llm.text', text: rest, turnId, source: 'llm' });
   }
 
   private toolDefinitions() {

@@ -446,6 +446,51 @@ describe('tools', () => {
     expect(toolMessages[2]).toMatchObject({ content: '{"sky":"clear"}' });
   });
 
+  it('an end-call tool hangs up only once the goodbye that follows it has been heard', async () => {
+    const tools: ToolExecutor = {
+      definitions: () => [{ name: 'end_call', description: '', parameters: { type: 'object' } }],
+      execute: async () => ({ status: 'ok', content: 'Say goodbye.', endCall: true }),
+    };
+    const call = createTestCall({ tools });
+    call.llm.reply(
+      { toolCalls: [{ name: 'end_call', arguments: {} }] },
+      { text: 'Thanks for calling, goodbye!' },
+    );
+    await afterGreeting(call);
+    await call.speak(600, 'that is all, bye');
+    const goodbye = await call.until(
+      (event) => event.type === 'agent.speech.ended' && event.text === 'Thanks for calling, goodbye!',
+    );
+    const ended = await call.until((event) => event.type === 'call.ended');
+    expect(goodbye.seq).toBeLessThan(ended.seq);
+    expect(ended).toMatchObject({ reason: 'agent_hangup' });
+    expect(call.line.hangUpReason).toBe('agent_hangup');
+    // Nothing was cut: the whole goodbye went out before the line closed.
+    expect(call.heardMs()).toBeGreaterThan(1500);
+  });
+
+  it('says a tool’s fixed reply as written, without asking the model again', async () => {
+    const tools: ToolExecutor = {
+      definitions: () => [{ name: 'transfer_call', description: '', parameters: { type: 'object' } }],
+      execute: async () => ({
+        status: 'ok',
+        content: 'transferring',
+        say: 'Connecting you to sales now.',
+        endCall: true,
+      }),
+    };
+    const call = createTestCall({ tools });
+    call.llm.reply({ text: 'Sure.', toolCalls: [{ name: 'transfer_call', arguments: {} }] });
+    await afterGreeting(call);
+    await call.speak(600, 'sales please');
+    await call.until((event) => event.type === 'call.ended');
+    expect(call.llm.requests).toHaveLength(1);
+    expect(call.eventsOf('agent.speech.ended').at(-1)).toMatchObject({
+      text: 'Sure. Connecting you to sales now.',
+    });
+    expect(assistantText(call)).toContain('Connecting you to sales now.');
+  });
+
   it('swaps the system prompt and tools mid-call', async () => {
     const tools: ToolExecutor = {
       definitions: () => [

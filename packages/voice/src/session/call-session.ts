@@ -237,9 +237,13 @@ export class CallSession {
 
   // --- live control ---------------------------------------------------------------------------------
 
-  /** Speaks `text` now, after interrupting whatever the agent was saying. */
-  say(text: string, options: { interrupt?: boolean; hangUpAfter?: boolean } = {}): void {
+  /**
+   * Speaks `text` now, after interrupting whatever the agent was saying. With `hangUpAfter` the call
+   * ends once the words have been heard, as `endReason` (default `agent_hangup`).
+   */
+  say(text: string, options: { interrupt?: boolean; hangUpAfter?: boolean; endReason?: string } = {}): void {
     if (options.interrupt ?? true) this.pipeline.interrupt('supervisor say');
+    if (options.hangUpAfter && options.endReason) this.hangUpReason = options.endReason;
     this.pipeline.inject({
       type: 'agent.say',
       text,

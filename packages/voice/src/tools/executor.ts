@@ -2,8 +2,17 @@ import type { ToolCall, ToolDefinition } from '../providers/llm.js';
 
 /** What a tool run produced; errors are results too, so the model can tell the caller. */
 export type ToolOutcome =
-  /** `endCall`: hang up once the agent's reply to this result has been heard (an end-call tool). */
-  | { status: 'ok'; content: string; endCall?: boolean }
+  | {
+      status: 'ok';
+      content: string;
+      /** Hang up once the agent's reply to this result has been heard (an end-call tool). */
+      endCall?: boolean;
+      /**
+       * Words the agent says as its reply to this result, instead of asking the model again: a fixed
+       * line the business wrote (a transfer's announcement) is said as written.
+       */
+      say?: string;
+    }
   | { status: 'error'; content: string; code: 'timeout' | 'failed' | 'invalid_arguments' | 'unknown_tool' };
 
 export interface ToolInvocation {
