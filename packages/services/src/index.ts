@@ -79,3 +79,13 @@ export { getCall } from './calls/get-call.js';
 export { listCalls } from './calls/list-calls.js';
 export { issueMediaToken } from './calls/issue-media-token.js';
 export { rekeyCarrierCall } from './calls/rekey-carrier-call.js';
+export {
+  DEFAULT_DIAL_LOST_AFTER_MS,
+  DEFAULT_RING_LOST_AFTER_MS,
+  DIAL_LOST,
+  DIALED_MEDIA_TOKEN_TTL_MS,
+  NO_STATUS_FROM_CARRIER,
+  sweepUnansweredCalls,
+  type SweptCalls,
+  type UnansweredCallSweep,
+} from './calls/sweep-unanswered-calls.js';

@@ -5,8 +5,21 @@ import { hashToken, randomToken } from '../secret-box.js';
 import { MEDIA_TOKEN_TTL_MS } from './begin-inbound-call.js';
 import { isFinalCallStatus } from './call-status.js';
 
-/** The token, or null when the call is over (or unknown) and must not be connected. */
-export async function issueMediaToken(db: Database, callId: string, now: Date): Promise<string | null> {
+/**
+ * The token, or null when the call is over (or unknown) and must not be connected. A token issued
+ * before the call rings (carriers given the media URL when the call is placed) needs a `lifetimeMs`
+ * that covers the ringing; one issued at the answer keeps the default.
+ */
+export async function issueMediaToken(
+  db: Database,
+  callId: string,
+  now: Date,
+  options: { lifetimeMs?: number } = {},
+): Promise<string | null> {
+  const lifetimeMs = options.lifetimeMs ?? MEDIA_TOKEN_TTL_MS;
+  if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0) {
+    throw new RangeError('lifetimeMs must be a positive number of ms');
+  }
   const token = randomToken();
   return db.transaction(async (tx) => {
     const [call] = await tx
@@ -19,7 +32,7 @@ export async function issueMediaToken(db: Database, callId: string, now: Date): 
       .update(calls)
       .set({
         mediaTokenHash: hashToken(token),
-        mediaTokenExpiresAt: new Date(now.getTime() + MEDIA_TOKEN_TTL_MS),
+        mediaTokenExpiresAt: new Date(now.getTime() + lifetimeMs),
         updatedAt: now,
       })
       .where(eq(calls.id, callId));

@@ -1,0 +1,83 @@
+// A call that never got past queued or ringing holds one of its organization's lines (the concurrency
+// limit counts it) until something closes it. Normally a carrier callback or the media socket does;
+// when neither ever comes (a lost callback, a carrier outage, a process that died between recording the
+// call and asking the carrier), nothing would. This sweep closes such calls once no carrier could still
+// be ringing them. Each UPDATE re-checks its WHERE on the row it locks, so a callback that changes the
+// call while the sweep runs wins: the sweep skips the row rather than overwriting it.
+import { and, calls, eq, isNotNull, isNull, lt, or, type Database } from '@parley/db';
+import { MEDIA_TOKEN_TTL_MS } from './begin-inbound-call.js';
+
+/** A dial is a single REST request with a 10 s timeout: a call still without a carrier id is lost. */
+export const DEFAULT_DIAL_LOST_AFTER_MS = 120_000;
+/** Carriers stop ringing after about 60 s; three minutes of silence leaves room for slow callbacks. */
+export const DEFAULT_RING_LOST_AFTER_MS = 180_000;
+/**
+ * For carriers given the media token when the call is placed (Exotel, Telnyx): the token must outlive
+ * the ringing, which the sweep bounds, plus the usual time to open the media socket once answered.
+ */
+export const DIALED_MEDIA_TOKEN_TTL_MS = DEFAULT_RING_LOST_AFTER_MS + MEDIA_TOKEN_TTL_MS;
+
+/** The call was recorded but never reached the carrier (no carrier call id). */
+export const DIAL_LOST = 'dial_lost';
+/** The carrier had the call but never said how it went. */
+export const NO_STATUS_FROM_CARRIER = 'no_status_from_carrier';
+
+export interface UnansweredCallSweep {
+  now: Date;
+  /** A queued call with no carrier call id this long after it was created is closed as dial_lost. */
+  dialLostAfterMs?: number;
+  /**
+   * A call the carrier has (ringing, or queued with a carrier call id) whose record has not changed
+   * for this long is closed as no_status_from_carrier.
+   */
+  ringLostAfterMs?: number;
+}
+
+export interface SweptCalls {
+  dialLost: string[];
+  noStatusFromCarrier: string[];
+}
+
+function boundOf(name: string, value: number | undefined, fallback: number): number {
+  const ms = value ?? fallback;
+  if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`${name} must be a positive number of ms`);
+  return ms;
+}
+
+/**
+ * Closes queued and ringing calls that can no longer progress, as `failed` with the end reason
+ * `dial_lost` or `no_status_from_carrier` (the carrier's own reason, if any, is kept). Returns the ids
+ * of the calls it closed.
+ */
+export async function sweepUnansweredCalls(db: Database, options: UnansweredCallSweep): Promise<SweptCalls> {
+  const { now } = options;
+  const dialLostBefore = new Date(
+    now.getTime() - boundOf('dialLostAfterMs', options.dialLostAfterMs, DEFAULT_DIAL_LOST_AFTER_MS),
+  );
+  const ringLostBefore = new Date(
+    now.getTime() - boundOf('ringLostAfterMs', options.ringLostAfterMs, DEFAULT_RING_LOST_AFTER_MS),
+  );
+  const closed = { status: 'failed', endedAt: now, updatedAt: now };
+
+  const dialLost = await db
+    .update(calls)
+    .set({ ...closed, endReason: DIAL_LOST })
+    .where(and(eq(calls.status, 'queued'), isNull(calls.carrierCallId), lt(calls.createdAt, dialLostBefore)))
+    .returning({ id: calls.id });
+
+  // Some carriers send no "ringing" callback, so a placed call can stay queued (with the carrier's id)
+  // for all of its ringing: it is judged like a ringing one. Any callback moves updatedAt, so only a
+  // call the carrier has been silent about for the whole bound is closed.
+  const noStatus = await db
+    .update(calls)
+    .set({ ...closed, endReason: NO_STATUS_FROM_CARRIER })
+    .where(
+      and(
+        or(eq(calls.status, 'ringing'), and(eq(calls.status, 'queued'), isNotNull(calls.carrierCallId))),
+        lt(calls.updatedAt, ringLostBefore),
+      ),
+    )
+    .returning({ id: calls.id });
+
+  return { dialLost: dialLost.map((row) => row.id), noStatusFromCarrier: noStatus.map((row) => row.id) };
+}
