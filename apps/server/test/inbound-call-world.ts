@@ -10,6 +10,7 @@ import pino from 'pino';
 import { expect, vi } from 'vitest';
 import { asc, callEvents, calls, eq, transcriptTurns, type DatabaseHandle } from '@parley/db';
 import { createTestDatabase } from '@parley/db/testing';
+import type { AgentConfigInput } from '@parley/contracts';
 import {
   createAgent,
   createCredential,
@@ -26,6 +27,7 @@ import { parseWav } from '@parley/voice';
 import { buildApp, type App } from '../src/api/app.js';
 import { readiness } from '../src/runtime.js';
 import type { TelephonyEnv } from '../src/telephony/telephony-env.js';
+import { CarrierDialer } from '../src/telephony/carrier-dialer.js';
 import { VoiceRuntime } from '../src/telephony/voice-runtime.js';
 
 export const GREETING = 'Hello, thanks for calling Acme. How can I help?';
@@ -42,6 +44,8 @@ export interface InboundCallWorld {
     llm: Awaited<ReturnType<typeof startLlmSimulator>>;
     tts: Awaited<ReturnType<typeof startCartesiaSimulator>>;
   };
+  /** Creates and publishes another agent on the world's providers, with `overrides`; returns its id. */
+  publishedAgent(overrides: Partial<AgentConfigInput>): Promise<string>;
   /** Creates a credential in the organization; returns its id. */
   credential(provider: string, values: Record<string, string>): Promise<string>;
   /** The call's row. */
@@ -52,6 +56,10 @@ export interface InboundCallWorld {
 /** Starts everything; `mount` puts the carrier routes on the app (the websocket plugin included). */
 export async function startInboundCallWorld(
   mount: (app: FastifyInstance, env: TelephonyEnv) => Promise<void>,
+  options: {
+    /** Carrier REST simulators by carrier id: outbound calls and in-call actions go through them. */
+    carrierApiUrls?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<InboundCallWorld> {
   const database = await createTestDatabase();
   const recordingsDir = await mkdtemp(path.join(tmpdir(), 'parley-recordings-'));
@@ -72,12 +80,17 @@ export async function startInboundCallWorld(
     sessionTtlMs: 3600_000,
   };
   const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+  const dialer = options.carrierApiUrls
+    ? new CarrierDialer({ deps, carrierApiUrls: options.carrierApiUrls })
+    : undefined;
+  if (dialer) deps.dialer = dialer;
   const voice = await VoiceRuntime.start({
     deps,
     runtimeId: 'test-runtime',
     recordingsDir,
     providerUrls: { deepgram: sims.stt.url, openai: sims.llm.url, cartesia: sims.tts.baseUrl },
     logger,
+    ...(dialer ? { callControl: dialer } : {}),
   });
   const app: App = await buildApp({
     deps,
@@ -104,10 +117,7 @@ export async function startInboundCallWorld(
   const org = await operatorOrgContext(system, organizationId);
   const credential = async (provider: string, values: Record<string, string>) =>
     (await createCredential(org, { name: provider, provider: provider as 'openai', values })).id;
-  const agent = await createAgent(org, {
-    name: 'Reception',
-    systemPrompt: 'You answer questions about opening hours.',
-    firstMessage: GREETING,
+  const providers = {
     stt: { provider: 'deepgram', credentialId: await credential('deepgram', { apiKey: 'dg-key' }) },
     llm: {
       provider: 'openai',
@@ -119,17 +129,29 @@ export async function startInboundCallWorld(
       voice: 'voice-1',
       credentialId: await credential('cartesia', { apiKey: 'tts-key' }),
     },
-    turnTaking: { endpointingSilenceMs: 400, minInterruptionSpeechMs: 200 },
-  });
-  await publishAgent(org, agent.id);
+  };
+  const publishedAgent = async (overrides: Partial<AgentConfigInput>) => {
+    const agent = await createAgent(org, {
+      name: 'Reception',
+      systemPrompt: 'You answer questions about opening hours.',
+      firstMessage: GREETING,
+      ...providers,
+      turnTaking: { endpointingSilenceMs: 400, minInterruptionSpeechMs: 200 },
+      ...overrides,
+    });
+    await publishAgent(org, agent.id);
+    return agent.id;
+  };
+  const agentId = await publishedAgent({});
 
   return {
     database,
     deps,
     org,
-    agentId: agent.id,
+    agentId,
     sims,
     credential,
+    publishedAgent,
     callRow: async (callId) => {
       const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
       if (!row) throw new Error(`no call ${callId}`);

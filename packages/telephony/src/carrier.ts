@@ -21,6 +21,11 @@ export interface CarrierStatusUpdate {
   /** The carrier's own words for it (its status, hangup cause or SIP code), kept for the call record. */
   carrierReason: string;
   answeredBy?: AnsweredBy;
+  /**
+   * With a machine verdict: whether the machine's greeting is over (its beep, or the silence after it),
+   * so that a message spoken now is what it records. False while the greeting may still be playing.
+   */
+  machineGreetingEnded?: boolean;
   durationSeconds?: number;
 }
 

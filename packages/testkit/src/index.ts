@@ -11,3 +11,4 @@ export * from './carriers/plivo.js';
 export * from './carriers/vobiz.js';
 export * from './carriers/exotel.js';
 export * from './carriers/telnyx.js';
+export * from './carriers/answering-machine.js';

@@ -32,7 +32,8 @@ export async function serve(config: Config): Promise<void> {
     : undefined;
   if (redis) await redis.connect();
   // Every role can place calls through the carriers' REST APIs; the answer comes back to a runtime.
-  runtime.deps.dialer = new CarrierDialer({ deps: runtime.deps });
+  const dialer = new CarrierDialer({ deps: runtime.deps });
+  runtime.deps.dialer = dialer;
   // Processes of the `all` and `runtime` roles carry calls: carriers' webhooks and media sockets land here.
   const voice =
     config.PARLEY_ROLE === 'api'
@@ -44,6 +45,8 @@ export async function serve(config: Config): Promise<void> {
           providerUrls: config.PARLEY_PROVIDER_URLS,
           heartbeatIntervalMs: config.PARLEY_RUNTIME_HEARTBEAT_MS,
           staleAfterMs: config.PARLEY_RUNTIME_STALE_AFTER_MS,
+          // The agent's transfers and keypad tones go through the same carrier REST APIs.
+          callControl: dialer,
           logger,
         });
   const app = await buildApp({

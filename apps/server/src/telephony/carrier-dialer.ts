@@ -6,8 +6,13 @@
 // time (Exotel echoes its query in the stream's `start`; Telnyx's call control sends it as
 // client_state, which the stream's `start` echoes). Status callbacks name our call id in the path, so
 // a callback that beats the dial's answer still finds the call.
+//
+// Answering-machine detection is asked for when the agent wants it and the carrier offers it (not
+// Exotel); each carrier posts its verdict to the same status URL (Twilio's AsyncAmdStatusCallback,
+// Plivo's machine_detection_url, Telnyx's call webhooks), so it is signature-checked like any status.
 import {
   carrierWebhookPaths,
+  DIALED_MEDIA_TOKEN_TTL_MS,
   issueMediaToken,
   type CallDialer,
   type DialRequest,
@@ -53,6 +58,8 @@ export class CarrierDialer implements CallDialer {
     const { publicUrl } = this.options.deps;
     const secret = await this.secretOf(call);
     const control = this.controlFor(call.carrier, secret);
+    const amd =
+      call.machineDetection && control.capabilities.machineDetection ? { machineDetection: true } : {};
     if (call.carrier === 'exotel') {
       return control.createCall({
         to: call.to,
@@ -74,6 +81,7 @@ export class CarrierDialer implements CallDialer {
         from: call.from,
         answerUrl: await this.streamUrlWithToken(call.carrier, call.callId),
         statusCallbackUrl: `${publicUrl}${outboundStatusPath(call.carrier, call.callId)}`,
+        ...amd,
       });
     }
     return control.createCall({
@@ -81,16 +89,20 @@ export class CarrierDialer implements CallDialer {
       from: call.from,
       answerUrl: `${publicUrl}${outboundAnswerPath(call.carrier, call.callId)}`,
       statusCallbackUrl: `${publicUrl}${outboundStatusPath(call.carrier, call.callId)}`,
+      ...amd,
     });
   }
 
   /**
    * The media URL the carrier streams the answered call to, with the call id and a fresh media token
-   * as query parameters (echoed in the stream's `start`). The token's lifetime covers the ringing.
+   * as query parameters (echoed in the stream's `start`).
    */
   private async streamUrlWithToken(carrier: 'exotel' | 'telnyx', callId: string): Promise<string> {
     const { deps } = this.options;
-    const mediaToken = await issueMediaToken(deps.db, callId, nowOf(deps));
+    // Issued now but presented only once the callee answers: it must outlive the ringing.
+    const mediaToken = await issueMediaToken(deps.db, callId, nowOf(deps), {
+      lifetimeMs: DIALED_MEDIA_TOKEN_TTL_MS,
+    });
     if (!mediaToken) {
       throw new TelephonyError(carrier, 'invalid_request', 'the call ended before it could be dialled');
     }
@@ -112,6 +124,15 @@ export class CarrierDialer implements CallDialer {
 
   async hangUp(call: HangUpRequest): Promise<void> {
     await this.controlFor(call.carrier, await this.secretOf(call)).hangUp(call.carrierCallId);
+  }
+
+  /** A call's carrier control with its number's credential, for acting on the live call (transfer, keys). */
+  async callControlFor(call: {
+    carrier: string;
+    organizationId: string;
+    credentialId: string;
+  }): Promise<CarrierCallControl> {
+    return this.controlFor(call.carrier, await this.secretOf(call));
   }
 
   private telnyxConnectionIdOf(secret: Record<string, string>): string | undefined {

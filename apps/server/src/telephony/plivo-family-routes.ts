@@ -39,6 +39,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { outboundAnswerPath, outboundStatusPath } from './carrier-dialer.js';
+import { actOnMachineVerdict } from './machine-verdict.js';
 import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
 
 /** What the routes need to know about one carrier of the Plivo family. */
@@ -244,6 +245,7 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
       { callId: call.callId, status: applied?.status, event: update.event },
       `call status from ${label}`,
     );
+    if (applied) actOnMachineVerdict(env, applied.callId, update);
     return reply.code(204).send();
   };
   app.post(paths.status, onStatus);

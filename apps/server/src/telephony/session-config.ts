@@ -10,6 +10,7 @@ import {
   type ProviderChoice,
 } from '@parley/providers';
 import type { LlmProvider, SessionAgentConfig, SttProvider, TtsProvider } from '@parley/voice';
+import type { CallActionsSetup } from './call-actions.js';
 
 /** Decrypted values of a credential (apiKey, baseUrl, ...), looked up by id in the call's organization. */
 export type CredentialLookup = (credentialId: string) => Promise<Record<string, string>>;
@@ -25,10 +26,20 @@ export interface CallFacts {
 
 export interface SessionSetup {
   agent: SessionAgentConfig;
+  /** What the agent may do to the call (end it, transfer it, press keys), texts rendered. */
+  callActions: CallActionsSetup;
   stt: SttProvider;
   llm: LlmProvider[];
   tts: TtsProvider[];
   recordingEnabled: boolean;
+  /** What to do when the carrier says a machine answered (outbound calls), its message rendered. */
+  voicemail: VoicemailPlan;
+}
+
+export interface VoicemailPlan {
+  action: 'hang_up' | 'leave_message';
+  /** Said after the machine's beep when the action is `leave_message`. */
+  message: string;
 }
 
 /** Why a call could not be set up; the reason is safe to store on the call and to log. */
@@ -97,7 +108,23 @@ export async function buildSessionSetup(
     maxDurationSeconds: config.maxDurationSeconds,
     closingMessage: render(config.closingMessage),
   };
-  return { agent, stt, llm, tts: [tts], recordingEnabled: config.recording.enabled };
+  const callActions: CallActionsSetup = {
+    endCall: config.callActions.endCall,
+    sendDtmf: config.callActions.sendDtmf,
+    transferDestinations: config.callActions.transferDestinations.map((d) => ({
+      ...d,
+      message: render(d.message),
+    })),
+  };
+  return {
+    agent,
+    callActions,
+    stt,
+    llm,
+    tts: [tts],
+    recordingEnabled: config.recording.enabled,
+    voicemail: { action: config.voicemail.action, message: render(config.voicemail.message) },
+  };
 }
 
 /** Declared variables (the call's values over their defaults) and the built-ins every call has. */

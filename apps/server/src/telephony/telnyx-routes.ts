@@ -44,6 +44,7 @@ import {
   type TelnyxWebhookEvent,
 } from '@parley/telephony';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { actOnMachineVerdict } from './machine-verdict.js';
 import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
 
 const CARRIER = 'telnyx';
@@ -202,6 +203,7 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
         { callId: call.callId, eventType: event.eventType, status: applied?.status },
         'call status from Telnyx',
       );
+      if (applied) actOnMachineVerdict(env, applied.callId, event.update);
     }
     return reply.code(200).send({ ok: true });
   };
@@ -240,6 +242,7 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
     if (event.update) {
       const applied = await applyCarrierStatus(deps.db, CARRIER, event.update, nowOf(deps), { callId });
       log.info({ callId, eventType: event.eventType, status: applied?.status }, 'call status from Telnyx');
+      if (applied) actOnMachineVerdict(env, applied.callId, event.update);
     }
     return reply.code(200).send({ ok: true });
   };

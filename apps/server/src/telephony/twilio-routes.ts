@@ -24,6 +24,7 @@ import {
 } from '@parley/telephony';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { outboundAnswerPath } from './carrier-dialer.js';
+import { actOnMachineVerdict } from './machine-verdict.js';
 import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
 
 /** Ends a call that has nothing left to connect to (canceled or over before it was answered). */
@@ -174,6 +175,7 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
       ...(callId === undefined ? {} : { callId }),
     });
     log.info({ callId: call.callId, status: applied?.status }, 'call status from Twilio');
+    if (applied) actOnMachineVerdict(env, applied.callId, update);
     return reply.code(204).send();
   };
   app.post(PATHS.status, onStatus);

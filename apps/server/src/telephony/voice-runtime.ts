@@ -7,10 +7,12 @@ import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import {
   CallJournal,
+  findCallCarrier,
   heartbeatRuntime,
   registerRuntime,
   resolveCredentialSecret,
   sweepLostCalls,
+  sweepUnansweredCalls,
   type ClaimedCall,
   type ServiceDeps,
 } from '@parley/services';
@@ -23,8 +25,17 @@ import {
   type TurnLatency,
   WAV_HEADER_BYTES,
 } from '@parley/voice';
+import { TelephonyError, type CarrierCallControl } from '@parley/telephony';
+import {
+  CallActionsLeg,
+  CallActionTools,
+  liveCallControl,
+  type LegEnding,
+  type LiveCallControl,
+} from './call-actions.js';
 import { nowOf, systemOrgContext } from './telephony-env.js';
 import { buildSessionSetup, SessionSetupError, type SessionSetup } from './session-config.js';
+import type { VoicemailPlan } from './session-config.js';
 
 export interface VoiceRuntimeOptions {
   deps: ServiceDeps;
@@ -37,6 +48,21 @@ export interface VoiceRuntimeOptions {
   heartbeatIntervalMs?: number;
   /** A runtime silent this long is presumed dead and its calls are closed as runtime_lost. */
   staleAfterMs?: number;
+  /** The carriers' call control, for the agent's transfers and keypad tones during a call. */
+  callControl?: {
+    callControlFor(call: {
+      carrier: string;
+      organizationId: string;
+      credentialId: string;
+    }): Promise<CarrierCallControl>;
+  };
+  /** A queued call never handed to its carrier this long is closed as dial_lost (default 2 min). */
+  dialLostAfterMs?: number;
+  /**
+   * A ringing call the carrier has said nothing about for this long is closed as
+   * no_status_from_carrier (default 3 min).
+   */
+  ringLostAfterMs?: number;
 }
 
 const DEFAULT_HEARTBEAT_MS = 5_000;
@@ -44,6 +70,8 @@ const DEFAULT_STALE_AFTER_MS = 30_000;
 
 export class VoiceRuntime {
   private readonly sessions = new Map<string, CallSession>();
+  /** Each carried call's voicemail plan, and whether a machine answered it (see answeredByMachine). */
+  private readonly voicemails = new Map<string, VoicemailState>();
   private readonly running = new Set<Promise<void>>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private closing = false;
@@ -77,6 +105,34 @@ export class VoiceRuntime {
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
     return run;
+  }
+
+  /**
+   * The carrier's answering-machine detection says a machine answered `callId`. When this process
+   * carries the call, it will end as `voicemail`: with the `hang_up` action it ends at once; with
+   * `leave_message`, once the machine's greeting has ended (its beep), the agent stops whatever it was
+   * saying, says the message, and hangs up once it has been heard. Before the greeting ends nothing
+   * happens but the marking, so the message is not spoken over the greeting. Returns false when this
+   * process is not carrying the call (the verdict is then only on the call's record).
+   */
+  answeredByMachine(callId: string, verdict: { greetingEnded: boolean }): boolean {
+    const session = this.sessions.get(callId);
+    const voicemail = this.voicemails.get(callId);
+    if (!session || !voicemail) return false;
+    voicemail.machine = true;
+    if (voicemail.acted) return true;
+    if (voicemail.action === 'hang_up') {
+      voicemail.acted = true;
+      void session.hangUp('voicemail');
+    } else if (verdict.greetingEnded) {
+      voicemail.acted = true;
+      session.say(voicemail.message, { interrupt: true, hangUpAfter: true, endReason: 'voicemail' });
+    }
+    this.options.logger.info(
+      { callId, action: voicemail.action, greetingEnded: verdict.greetingEnded },
+      'answered by a machine',
+    );
+    return true;
   }
 
   /** Ends every call (the callers hear nothing more) and waits for their records to be written. */
@@ -127,9 +183,16 @@ export class VoiceRuntime {
       return;
     }
     const latencies: TurnLatency[] = [];
+    const control = await this.liveControlOf(call, log);
+    const actions = new CallActionTools(setup.callActions, control);
+    const leg = new CallActionsLeg(transport, actions, control, (error) =>
+      // The carrier's message may name the destination; its code is enough to act on.
+      log.warn({ code: error instanceof TelephonyError ? error.code : 'internal' }, 'transfer failed'),
+    );
     const session = new CallSession({
       callId: call.id,
-      transport,
+      transport: leg,
+      tools: actions,
       agent: setup.agent,
       stt: setup.stt,
       llm: setup.llm,
@@ -142,13 +205,14 @@ export class VoiceRuntime {
       },
     });
     this.sessions.set(call.id, session);
+    this.voicemails.set(call.id, { ...setup.voicemail, machine: false, acted: false });
     log.info({ direction: call.direction, transport: call.transport }, 'call started');
     try {
       session.start();
       const outcome = await session.ended;
       await journal.close({
-        status: 'completed',
-        endReason: outcome.reason,
+        status: this.voicemails.get(call.id)?.machine ? 'voicemail' : 'completed',
+        endReason: endReasonOf(outcome.reason, leg.ending),
         endedAt: this.now(),
         ...(recordingPath
           ? {
@@ -161,6 +225,33 @@ export class VoiceRuntime {
       log.info({ endReason: outcome.reason, durationMs: outcome.durationMs }, 'call ended');
     } finally {
       this.sessions.delete(call.id);
+      this.voicemails.delete(call.id);
+    }
+  }
+
+  /**
+   * The call's carrier control bound to this call, for the agent's transfers and keypad tones; null
+   * when the call has no carrier leg to act on (or the runtime has no call control), in which case the
+   * agent is simply not offered those actions.
+   */
+  private async liveControlOf(
+    call: ClaimedCall['call'],
+    log: FastifyBaseLogger,
+  ): Promise<LiveCallControl | null> {
+    const source = this.options.callControl;
+    if (!source || !call.carrierCallId) return null;
+    try {
+      const carrier = await findCallCarrier(this.options.deps.db, { callId: call.id });
+      if (!carrier?.credentialId) return null;
+      const control = await source.callControlFor({
+        carrier: carrier.carrier,
+        organizationId: carrier.organizationId,
+        credentialId: carrier.credentialId,
+      });
+      return liveCallControl(control, call.carrierCallId);
+    } catch (error) {
+      log.warn({ err: error }, 'no call control for this call: transfers and keypad tones are off');
+      return null;
     }
   }
 
@@ -197,11 +288,41 @@ export class VoiceRuntime {
       staleAfterMs: this.options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
     });
     if (closed.length > 0) this.options.logger.warn({ callIds: closed }, 'closed calls of a lost runtime');
+    // Calls that never got past ringing hold a line of their organization until closed.
+    const { dialLost, noStatusFromCarrier } = await sweepUnansweredCalls(this.options.deps.db, {
+      now: this.now(),
+      dialLostAfterMs: this.options.dialLostAfterMs,
+      ringLostAfterMs: this.options.ringLostAfterMs,
+    });
+    if (dialLost.length + noStatusFromCarrier.length > 0) {
+      this.options.logger.warn(
+        {
+          dialLost: dialLost.length,
+          noStatusFromCarrier: noStatusFromCarrier.length,
+          callIds: [...dialLost, ...noStatusFromCarrier],
+        },
+        'closed calls that never got past ringing',
+      );
+    }
   }
 
   private now(): Date {
     return nowOf(this.options.deps);
   }
+}
+
+interface VoicemailState extends VoicemailPlan {
+  /** The carrier said a machine answered: the call ends as voicemail. */
+  machine: boolean;
+  /** The plan has been carried out (hung up, or the message is being said). */
+  acted: boolean;
+}
+
+/** The session's reason, unless the agent's hang-up handed the caller over (or tried to). */
+function endReasonOf(sessionReason: string, ending: LegEnding | null): string {
+  if (ending?.kind === 'transferred') return 'transferred';
+  if (ending?.kind === 'transfer_failed') return 'transfer_failed';
+  return sessionReason;
 }
 
 /** p50/p95 of each stage over the call's turns, for the call record. */

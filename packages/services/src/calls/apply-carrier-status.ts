@@ -44,15 +44,21 @@ export async function applyCarrierStatus(
       ...answered,
       ...(call.carrierCallId === null ? { carrierCallId: update.carrierCallId } : {}),
     };
+    // An answered call that reached a machine (the carrier's answering-machine detection said so, now
+    // or earlier) ends as voicemail, whoever ends it.
+    const machine = (update.answeredBy ?? call.answeredBy) === 'machine';
     if (isFinalCallStatus(call.status)) {
       // Over already. When the runtime ended it, the carrier's final callback is its own account of
       // how (a hangup cause replacing "ringing"); when the carrier's callback ended it, that stands.
       const carrierEndedIt = call.endReason?.startsWith('carrier_') ?? false;
       set = isFinalCallStatus(update.status) && !carrierEndedIt ? set : answered;
+      // A runtime that never heard the verdict (it reached another process) ended it as completed.
+      if (machine && call.status === 'completed') set = { ...set, status: 'voicemail' };
     } else if (isFinalCallStatus(update.status)) {
       const carried = call.status === 'in_progress' && call.runtimeId !== null;
       if (!carried) {
-        set = { ...set, status: update.status, endReason: `carrier_${update.status}`, endedAt: now };
+        const status = machine && update.status === 'completed' ? 'voicemail' : update.status;
+        set = { ...set, status, endReason: `carrier_${status}`, endedAt: now };
       }
     } else if (update.status === 'in_progress' && (call.status === 'queued' || call.status === 'ringing')) {
       set = { ...set, status: 'in_progress', answeredAt: call.answeredAt ?? now };

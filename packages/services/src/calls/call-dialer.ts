@@ -12,6 +12,11 @@ export interface DialRequest {
   credentialId: string;
   from: string;
   to: string;
+  /**
+   * Ask the carrier for answering-machine detection (the agent's `voicemail.detect`); its verdict comes
+   * to the call's status callback. Carriers that cannot detect machines dial without it.
+   */
+  machineDetection?: boolean;
 }
 
 /** A call the carrier has, to be hung up (or canceled while it rings). */

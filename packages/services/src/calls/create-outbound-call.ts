@@ -89,6 +89,7 @@ async function dial(ctx: OrgContext, row: CallRow, plan: OutboundCallPlan): Prom
       credentialId: plan.credentialId,
       from: row.fromNumber ?? '',
       to: row.toNumber ?? '',
+      machineDetection: plan.machineDetection,
     }));
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

@@ -11,6 +11,8 @@ export interface OutboundCallPlan {
   phoneNumberId: string;
   carrier: string;
   credentialId: string;
+  /** Whether the published version asks the carrier to detect answering machines (`voicemail.detect`). */
+  machineDetection: boolean;
 }
 
 type Resolved<T> = { value: T; issues: [] } | { value: null; issues: FieldIssue[] };
@@ -25,7 +27,7 @@ async function resolveAgent(
   db: Executor,
   organizationId: string,
   agentId: string,
-): Promise<Resolved<{ version: number; declared: Set<string> }>> {
+): Promise<Resolved<{ version: number; declared: Set<string>; machineDetection: boolean }>> {
   const [agent] = await db
     .select({ publishedVersion: agents.publishedVersion })
     .from(agents)
@@ -40,7 +42,13 @@ async function resolveAgent(
     .where(and(eq(agentVersions.agentId, agentId), eq(agentVersions.version, agent.publishedVersion)));
   if (!version) return refused('agentId', 'the agent’s published version is missing');
   const variables = (version.config.variables ?? []) as { name: string }[];
-  return ok({ version: agent.publishedVersion, declared: new Set(variables.map((v) => v.name)) });
+  // Versions published before `voicemail` existed read as its default: detection on.
+  const voicemail = version.config.voicemail as { detect?: boolean } | undefined;
+  return ok({
+    version: agent.publishedVersion,
+    declared: new Set(variables.map((v) => v.name)),
+    machineDetection: voicemail?.detect ?? true,
+  });
 }
 
 /**
@@ -98,5 +106,6 @@ export async function resolveOutboundCall(
     phoneNumberId: number.value.id,
     carrier: number.value.carrier,
     credentialId: number.value.credentialId,
+    machineDetection: agent.value.machineDetection,
   };
 }

@@ -75,7 +75,7 @@ describe('TelnyxCallControl.createCall', () => {
       stream_auth_token: 'stream-tok',
       client_state: expect.any(String),
       timeout_secs: 25,
-      answering_machine_detection: 'detect',
+      answering_machine_detection: 'greeting_end',
     });
     // The media URL's parameters travel as client_state, so they come back in `start` and webhooks.
     expect(decodeTelnyxClientState(request.json!['client_state'] as string)).toEqual({

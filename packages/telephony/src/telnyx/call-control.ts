@@ -110,8 +110,10 @@ export class TelnyxCallControl implements CarrierCallControl {
     };
     if (request.ringTimeoutSeconds !== undefined)
       body['timeout_secs'] = Math.round(request.ringTimeoutSeconds);
-    // `detect` reports human or machine (call.machine.detection.ended) without waiting for a beep.
-    if (request.machineDetection) body['answering_machine_detection'] = 'detect';
+    // `greeting_end` reports human or machine (call.machine.detection.ended) and then, for a machine,
+    // when its greeting is over (call.machine.greeting.ended, on a beep or the silence after it), so a
+    // message left then is recorded whole. `detect_beep` would say nothing for a greeting without a beep.
+    if (request.machineDetection) body['answering_machine_detection'] = 'greeting_end';
     const response = await this.post('createCall', '/v2/calls', body);
     const data = isRecord(response) ? response['data'] : undefined;
     const callControlId = isRecord(data) ? data['call_control_id'] : undefined;

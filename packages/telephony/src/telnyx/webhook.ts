@@ -210,11 +210,26 @@ function statusUpdate(
     case 'call.machine.detection.ended':
     case 'call.machine.premium.detection.ended': {
       const result = stringOrNull(payload, 'result') ?? 'unknown';
+      const answeredBy = AMD_RESULT[result] ?? 'unknown';
       return {
         carrierCallId: callControlId,
         status: 'in_progress',
         carrierReason: `${eventType}: ${result}`,
-        answeredBy: AMD_RESULT[result] ?? 'unknown',
+        answeredBy,
+        // The greeting is still playing: its end is a call.machine.greeting.ended of its own.
+        ...(answeredBy === 'machine' ? { machineGreetingEnded: false } : {}),
+      };
+    }
+    case 'call.machine.greeting.ended':
+    case 'call.machine.premium.greeting.ended': {
+      // Only machines have greetings; `result` says how it ended (`beep_detected`, `ended`, `not_sure`).
+      const result = stringOrNull(payload, 'result') ?? 'unknown';
+      return {
+        carrierCallId: callControlId,
+        status: 'in_progress',
+        carrierReason: `${eventType}: ${result}`,
+        answeredBy: 'machine',
+        machineGreetingEnded: true,
       };
     }
     default:

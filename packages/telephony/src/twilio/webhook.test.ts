@@ -354,29 +354,34 @@ describe('parseTwilioStatusCallback', () => {
   });
 
   it.each([
-    ['human', 'human'],
-    ['machine_start', 'machine'],
-    ['machine_end_beep', 'machine'],
-    ['machine_end_silence', 'machine'],
-    ['machine_end_other', 'machine'],
-    ['fax', 'machine'],
-    ['unknown', 'unknown'],
-    ['something_new', 'unknown'],
-  ])('maps an async AMD verdict AnsweredBy=%s to %s on an answered call', (answeredBy, expected) => {
-    expect(
-      parseTwilioStatusCallback({
-        CallSid: 'CA0123',
-        AccountSid: 'AC1',
-        AnsweredBy: answeredBy,
-        MachineDetectionDuration: '2300',
-      }),
-    ).toEqual({
-      carrierCallId: 'CA0123',
-      status: 'in_progress',
-      carrierReason: `AnsweredBy=${answeredBy}`,
-      answeredBy: expected,
-    });
-  });
+    ['human', 'human', undefined],
+    ['machine_start', 'machine', false],
+    ['machine_end_beep', 'machine', true],
+    ['machine_end_silence', 'machine', true],
+    ['machine_end_other', 'machine', true],
+    ['fax', 'machine', true],
+    ['unknown', 'unknown', undefined],
+    ['something_new', 'unknown', undefined],
+  ] as const)(
+    'maps an async AMD verdict AnsweredBy=%s to %s on an answered call',
+    (answeredBy, expected, greetingEnded) => {
+      expect(
+        parseTwilioStatusCallback({
+          CallSid: 'CA0123',
+          AccountSid: 'AC1',
+          AnsweredBy: answeredBy,
+          MachineDetectionDuration: '2300',
+        }),
+      ).toEqual({
+        carrierCallId: 'CA0123',
+        status: 'in_progress',
+        carrierReason: `AnsweredBy=${answeredBy}`,
+        answeredBy: expected,
+        // Whether the machine's greeting is over, so a message left now is recorded.
+        ...(greetingEnded === undefined ? {} : { machineGreetingEnded: greetingEnded }),
+      });
+    },
+  );
 
   it('reads AnsweredBy on a status callback too (synchronous AMD)', () => {
     expect(

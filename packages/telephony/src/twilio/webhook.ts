@@ -350,6 +350,9 @@ export function parseTwilioStatusCallback(params: TwilioFormParams): CarrierStat
   const update: CarrierStatusUpdate = { carrierCallId, status, carrierReason: reasons.join('; ') };
 
   if (rawAnsweredBy !== undefined) update.answeredBy = ownProperty(ANSWERED_BY, rawAnsweredBy) ?? 'unknown';
+  // DetectMessageEnd's machine verdicts (machine_end_*, fax) come once the greeting is over and are
+  // the last word; only Enable's `machine_start` comes while the greeting may still play.
+  if (update.answeredBy === 'machine') update.machineGreetingEnded = rawAnsweredBy !== 'machine_start';
   const rawDuration = field(params, 'CallDuration');
   if (rawDuration !== undefined) {
     if (!/^[0-9]+$/.test(rawDuration)) {

@@ -30,6 +30,7 @@ import {
 } from '@parley/voice';
 import type { Clock } from '@parley/voice';
 import WebSocket from 'ws';
+import { AnsweringMachine, type AnsweringMachineOptions, type MachineLine } from './answering-machine.js';
 import type { RawData } from 'ws';
 import { loadFixture } from '../fixtures.js';
 import type { FixtureName } from '../fixtures.js';
@@ -69,6 +70,8 @@ export interface TelnyxSimulatedCall {
   /** The base64 client_state of the last command that set one. */
   clientState: string | null;
   streamUrl: string | null;
+  /** The dial's `answering_machine_detection` (`greeting_end`, `detect`, …), or null. */
+  answeringMachineDetection: string | null;
   ended: boolean;
 }
 
@@ -222,6 +225,43 @@ export class TelnyxRestSimulator {
     return { status: response.status };
   }
 
+  /**
+   * An answering machine took the call (answered, its media stream connected as `line`), as Telnyx's
+   * detection reports it: `call.machine.detection.ended` (result `machine`) while the greeting plays,
+   * then, at the beep, `call.machine.greeting.ended` (result `beep_detected`) when the dial asked for
+   * a mode that reports it (`greeting_end`, `detect_beep`, `detect_words`). Resolves with the machine,
+   * which records what it hears after the beep, and Parley's reply statuses.
+   */
+  async answerByMachine(
+    callControlId: string,
+    line: MachineLine,
+    options: AnsweringMachineOptions = {},
+  ): Promise<{ machine: AnsweringMachine; statuses: number[] }> {
+    const call = this.calls.get(callControlId);
+    if (!call?.answeringMachineDetection) {
+      throw new Error(`Telnyx simulator: call ${callControlId} was not dialled with machine detection`);
+    }
+    const machine = new AnsweringMachine(line);
+    const greeting = machine.playGreeting(options);
+    const statuses = [
+      (
+        await this.sendWebhook(callControlId, 'call.machine.detection.ended', {
+          payload: { result: 'machine' },
+        })
+      ).status,
+    ];
+    // Hung up during the greeting: no beep, and no greeting end to report.
+    const beepAtMs = await greeting;
+    const reportsGreetingEnd = ['greeting_end', 'detect_beep', 'detect_words'];
+    if (beepAtMs !== null && reportsGreetingEnd.includes(call.answeringMachineDetection)) {
+      const ended = await this.sendWebhook(callControlId, 'call.machine.greeting.ended', {
+        payload: { result: 'beep_detected' },
+      });
+      statuses.push(ended.status);
+    }
+    return { machine, statuses };
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -238,6 +278,7 @@ export class TelnyxRestSimulator {
       webhookUrl: null,
       clientState: null,
       streamUrl: null,
+      answeringMachineDetection: null,
       ended: false,
     };
     this.calls.set(call.callControlId, call);
@@ -309,6 +350,8 @@ export class TelnyxRestSimulator {
     call.webhookUrl = typeof json['webhook_url'] === 'string' ? json['webhook_url'] : null;
     call.clientState = typeof json['client_state'] === 'string' ? json['client_state'] : null;
     call.streamUrl = typeof json['stream_url'] === 'string' ? json['stream_url'] : null;
+    const amd = json['answering_machine_detection'];
+    call.answeringMachineDetection = typeof amd === 'string' && amd !== 'disabled' ? amd : null;
     sendJson(response, 200, {
       data: {
         call_control_id: call.callControlId,

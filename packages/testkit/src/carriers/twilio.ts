@@ -13,6 +13,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTwilioCaller } from '../twilio-caller.js';
+import { AnsweringMachine, type AnsweringMachineOptions, type MachineLine } from './answering-machine.js';
 import type { TwilioCaller, TwilioCallerOptions } from '../twilio-caller.js';
 
 // --- signing -----------------------------------------------------------------------------------------
@@ -324,6 +325,29 @@ export class TwilioRestSimulator {
       MachineDetectionDuration: String(machineDetectionDurationMs),
     });
     return this.deliver('amd', url, form);
+  }
+
+  /**
+   * An answering machine took the call (answered, its media stream connected as `line`): it plays its
+   * greeting, and at its beep Twilio's DetectMessageEnd verdict (`machine_end_beep`) is POSTed to the
+   * AsyncAmdStatusCallback, as Twilio reports it once the greeting is over. Resolves with the machine,
+   * which records what it hears after the beep, and the callback Parley answered.
+   */
+  async answerByMachine(
+    callSid: string,
+    line: MachineLine,
+    options: AnsweringMachineOptions = {},
+  ): Promise<{ machine: AnsweringMachine; callback: SentTwilioCallback }> {
+    const machine = new AnsweringMachine(line);
+    const startedAt = performance.now();
+    // DetectMessageEnd's verdict comes at the greeting's end, so nothing can cut the greeting short.
+    await machine.playGreeting(options);
+    const callback = await this.sendAmdResult(
+      callSid,
+      'machine_end_beep',
+      Math.round(performance.now() - startedAt),
+    );
+    return { machine, callback };
   }
 
   /**
