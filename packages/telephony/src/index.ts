@@ -18,3 +18,5 @@ export * from './telnyx/messages.js';
 export * from './telnyx/media.js';
 export * from './telnyx/webhook.js';
 export * from './telnyx/call-control.js';
+export { MediaStreamError } from './media-socket.js';
+export type { MediaStartErrorCode } from './media-socket.js';

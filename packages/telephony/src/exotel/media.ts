@@ -14,7 +14,7 @@
 //
 // Hanging up closes the WebSocket: in a Voicebot flow Exotel then runs the next applet (put a Hangup
 // applet after it); Exotel's v1 API has no REST hang-up.
-import { bytesForDurationMs, durationMs, systemClock, ALAW_SILENCE, MULAW_SILENCE } from '@parley/voice';
+import { bytesForDurationMs, durationMs, systemClock } from '@parley/voice';
 import type {
   AudioFormat,
   CallTransport,
@@ -23,8 +23,18 @@ import type {
   TransportCapabilities,
   TransportEvent,
 } from '@parley/voice';
-import type { RawData, WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { MediaStreamStart } from '../carrier.js';
+import {
+  CALLER_HUNG_UP,
+  CONNECTION_LOST,
+  MediaSocket,
+  MediaStreamError,
+  silenceByte,
+  StartRefusal,
+  waitForStart,
+} from '../media-socket.js';
+import type { MediaSocketSettings, MediaStartErrorCode } from '../media-socket.js';
 import {
   exotelAudioFormat,
   exotelClearMessage,
@@ -32,35 +42,18 @@ import {
   exotelMediaMessage,
   parseExotelMessage,
 } from './messages.js';
-import type { ExotelStart } from './messages.js';
+import type { ExotelInboundMessage, ExotelStart } from './messages.js';
 
-export type ExotelMediaErrorCode =
-  | 'malformed_message'
-  | 'unexpected_event'
-  | 'unsupported_media_format'
-  | 'start_timeout'
-  | 'closed_before_start';
+export type ExotelMediaErrorCode = MediaStartErrorCode;
 
 /** Why a media stream could not be accepted. The socket has already been closed. */
-export class ExotelMediaError extends Error {
+export class ExotelMediaError extends MediaStreamError<ExotelMediaErrorCode> {
   override readonly name = 'ExotelMediaError';
-
-  constructor(
-    readonly code: ExotelMediaErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
-export interface ExotelAcceptOptions {
+export interface ExotelAcceptOptions extends MediaSocketSettings {
   /** How long to wait for `start` once the socket is open; Exotel sends it at once. */
   startTimeoutMs: number;
-  clock?: Clock;
-  /** How long `hangUp` waits for the closing handshake before dropping the connection. */
-  closeTimeoutMs?: number;
-  /** Caller audio chunks kept while no listener is registered yet; older ones are dropped. */
-  maxBufferedAudioFrames?: number;
   /**
    * Shortest outbound chunk. Default 100 ms. Exotel's docs state the minimum as "3.2 KB (100 ms)",
    * which is 100 ms only at 16 kHz (3.2 KB of 8 kHz PCM16 is 200 ms); we read the rule as 100 ms.
@@ -114,32 +107,8 @@ const DEFAULT_MIN_CHUNK_MS = 100;
 const DEFAULT_IDLE_FLUSH_MS = 60;
 const PCM16_8K: AudioFormat = { encoding: 'pcm16', sampleRateHz: 8000, channels: 1 };
 
-/** WebSocket close code for protocol violations (RFC 6455 §7.4.1 "policy violation"). */
-const CLOSE_POLICY_VIOLATION = 1008;
-const CLOSE_NORMAL = 1000;
-const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
-/** 10 s of caller audio at Exotel's ~100 ms chunks, more at 20 ms. */
-const DEFAULT_MAX_BUFFERED_AUDIO_FRAMES = 500;
-
-/** Session hang-up reason for a caller who hung up (the session maps it to `caller_hangup`). */
-const CALLER_HUNG_UP = 'caller hung up';
 /** `stop` with a reason other than `callended`: the stream was stopped while the call went on. */
 const STREAM_STOPPED = 'stream_stopped';
-/** The socket closed without a `stop`: network failure or Exotel dropping the stream. */
-const CONNECTION_LOST = 'connection_lost';
-
-function rawText(data: RawData, isBinary: boolean): string | null {
-  if (isBinary) return null;
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
-  return data.toString('utf8');
-}
-
-function silenceByte(format: AudioFormat): number {
-  if (format.encoding === 'mulaw') return MULAW_SILENCE;
-  if (format.encoding === 'alaw') return ALAW_SILENCE;
-  return 0;
-}
 
 /** The smallest multiple of 320 bytes holding at least `minChunkMs` of `format`. */
 export function exotelChunkBytes(format: AudioFormat, minChunkMs = DEFAULT_MIN_CHUNK_MS): number {
@@ -153,6 +122,13 @@ function describeFormat(start: ExotelStart): string {
   return `${format.encoding} ${format.sampleRateHz ?? '?'} Hz ${format.bitRate ?? '?'} bit`;
 }
 
+/** A start we can serve, and the format it settled on. */
+interface ExotelStarting {
+  sequenceNumber: number | null;
+  start: ExotelStart;
+  format: AudioFormat;
+}
+
 export class ExotelMediaTransport implements CallTransport {
   readonly inputFormat: AudioFormat;
   readonly outputFormat: AudioFormat;
@@ -163,14 +139,7 @@ export class ExotelMediaTransport implements CallTransport {
   /** Bytes per outbound media message (a multiple of 320, at least 100 ms). */
   readonly chunkBytes: number;
 
-  private listener: ((event: TransportEvent) => void) | null = null;
-  /** Events that arrived before the session registered its listener, in order. */
-  private pending: TransportEvent[] = [];
-  private pendingAudioFrames = 0;
-  /** Set once a hangup was reported or we hung up: nothing more is reported after that. */
-  private ended = false;
-  private lastSequenceNumber: number | null;
-  private closing: Promise<void> | null = null;
+  private readonly media: MediaSocket<ExotelInboundMessage>;
   /** Outbound audio gathered until it fills a chunk. */
   private staged: Buffer;
   private stagedBytes = 0;
@@ -199,109 +168,50 @@ export class ExotelMediaTransport implements CallTransport {
    * format Parley cannot handle, a timeout, or the socket closing first.
    */
   static accept(socket: WebSocket, options: ExotelAcceptOptions): Promise<ExotelAccepted> {
-    const clock = options.clock ?? systemClock;
-    return new Promise<ExotelAccepted>((resolve, reject) => {
-      let timer: TimerHandle | null = null;
-      let connectedSeen = false;
-
-      const cleanUp = (): void => {
-        timer?.cancel();
-        socket.off('message', onMessage);
-        socket.off('close', onClose);
-        socket.off('error', onError);
-      };
-      const fail = (code: ExotelMediaErrorCode, message: string): void => {
-        cleanUp();
-        // A stream we cannot serve is closed here so callers never leak a half-open socket.
-        if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
-          socket.close(CLOSE_POLICY_VIOLATION, code);
-        }
-        reject(new ExotelMediaError(code, message));
-      };
-      const onMessage = (data: RawData, isBinary: boolean): void => {
-        const text = rawText(data, isBinary);
-        if (text === null) {
-          fail('malformed_message', 'Exotel media stream: binary frame before start');
-          return;
-        }
-        const parsed = parseExotelMessage(text);
-        if (!parsed.ok) {
-          fail('malformed_message', `Exotel media stream: ${parsed.reason} before start`);
-          return;
-        }
-        const message = parsed.message;
-        if (message.event === 'connected' && !connectedSeen) {
-          connectedSeen = true;
-          return;
-        }
-        if (message.event !== 'start') {
-          const name = message.event === 'unknown' ? message.name : message.event;
-          fail('unexpected_event', `Exotel media stream: expected start, got ${name}`);
-          return;
-        }
+    return waitForStart(socket, options, {
+      label: 'Exotel',
+      parse: parseExotelMessage,
+      connectedFirst: true,
+      inspect: (message): ExotelStarting | StartRefusal<ExotelMediaErrorCode> => {
         const { start } = message;
         const format = start.mediaFormat
           ? exotelAudioFormat(start.mediaFormat)
           : (options.fallbackFormat ?? PCM16_8K);
         if (!format) {
-          fail(
+          return new StartRefusal(
             'unsupported_media_format',
-            `Exotel media stream: unsupported media_format ${describeFormat(start)}`,
+            `unsupported media_format ${describeFormat(start)}`,
           );
-          return;
         }
-        cleanUp();
-        const transport = new ExotelMediaTransport(socket, message.sequenceNumber, start, format, {
-          clock,
-          closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
-          maxBufferedAudioFrames: options.maxBufferedAudioFrames ?? DEFAULT_MAX_BUFFERED_AUDIO_FRAMES,
+        return { sequenceNumber: message.sequenceNumber, start, format };
+      },
+      accept: ({ sequenceNumber, start, format }): ExotelAccepted => ({
+        transport: new ExotelMediaTransport(socket, sequenceNumber, start, format, {
+          clock: options.clock ?? systemClock,
+          closeTimeoutMs: options.closeTimeoutMs,
+          maxBufferedAudioFrames: options.maxBufferedAudioFrames,
           chunkBytes: exotelChunkBytes(format, options.minChunkMs ?? DEFAULT_MIN_CHUNK_MS),
           idleFlushMs: options.idleFlushMs ?? DEFAULT_IDLE_FLUSH_MS,
-        });
-        resolve({
-          transport,
-          start: {
-            carrierCallId: start.callSid,
-            streamId: start.streamSid,
-            customParameters: start.customParameters,
-            inputFormat: format,
-            outputFormat: format,
-          },
-          call: { accountSid: start.accountSid, from: start.from, to: start.to },
-        });
-      };
-      const onClose = (): void => {
-        cleanUp();
-        reject(new ExotelMediaError('closed_before_start', 'Exotel media stream closed before start'));
-      };
-      // Without a listener an 'error' event would crash the process; the close that follows rejects.
-      const onError = (): void => {};
-
-      if (socket.readyState === socket.CLOSING || socket.readyState === socket.CLOSED) {
-        reject(new ExotelMediaError('closed_before_start', 'Exotel media stream closed before start'));
-        return;
-      }
-      socket.on('message', onMessage);
-      socket.on('close', onClose);
-      socket.on('error', onError);
-      timer = clock.setTimer(options.startTimeoutMs, () =>
-        fail('start_timeout', `Exotel media stream: no start within ${options.startTimeoutMs} ms`),
-      );
+        }),
+        start: {
+          carrierCallId: start.callSid,
+          streamId: start.streamSid,
+          customParameters: start.customParameters,
+          inputFormat: format,
+          outputFormat: format,
+        },
+        call: { accountSid: start.accountSid, from: start.from, to: start.to },
+      }),
+      error: (code, message) => new ExotelMediaError(code, message),
     });
   }
 
   private constructor(
-    private readonly socket: WebSocket,
+    socket: WebSocket,
     startSequenceNumber: number | null,
     start: ExotelStart,
     format: AudioFormat,
-    private readonly options: {
-      clock: Clock;
-      closeTimeoutMs: number;
-      maxBufferedAudioFrames: number;
-      chunkBytes: number;
-      idleFlushMs: number;
-    },
+    private readonly options: MediaSocketSettings & { clock: Clock; chunkBytes: number; idleFlushMs: number },
   ) {
     this.inputFormat = format;
     this.outputFormat = format;
@@ -310,14 +220,17 @@ export class ExotelMediaTransport implements CallTransport {
     this.chunkBytes = options.chunkBytes;
     this.silence = silenceByte(format);
     this.staged = Buffer.alloc(options.chunkBytes * 2);
-    this.lastSequenceNumber = startSequenceNumber;
-    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    socket.on('close', () => {
-      this.cancelIdleFlush();
-      this.report({ type: 'hangup', reason: CONNECTION_LOST });
-    });
-    socket.on('error', () => {
-      // The 'close' that follows reports the hang-up.
+    this.media = new MediaSocket(socket, options, {
+      startSequenceNumber,
+      counters: this.counters,
+      parse: parseExotelMessage,
+      sequenceNumberOf: (message) =>
+        message.event === 'connected' || message.event === 'unknown' ? null : message.sequenceNumber,
+      onMessage: (message) => this.onMessage(message),
+      onClose: () => {
+        this.cancelIdleFlush();
+        this.media.report({ type: 'hangup', reason: CONNECTION_LOST });
+      },
     });
   }
 
@@ -332,16 +245,12 @@ export class ExotelMediaTransport implements CallTransport {
   }
 
   setListener(listener: (event: TransportEvent) => void): void {
-    this.listener = listener;
-    const pending = this.pending;
-    this.pending = [];
-    this.pendingAudioFrames = 0;
-    for (const event of pending) listener(event);
+    this.media.setListener(listener);
   }
 
   sendAudio(audio: Uint8Array): void {
     if (audio.byteLength === 0) return;
-    if (!this.isOpen()) {
+    if (!this.media.isOpen()) {
       this.counters.sendsAfterClose++;
       return;
     }
@@ -354,49 +263,43 @@ export class ExotelMediaTransport implements CallTransport {
   }
 
   sendMark(name: string): void {
-    if (!this.isOpen()) {
+    if (!this.media.isOpen()) {
       this.counters.sendsAfterClose++;
       return;
     }
     // The mark must follow the audio before it, so that audio cannot wait for a full chunk.
     this.flushPadded();
     this.outstandingMarks.push(name);
-    this.socket.send(exotelMarkMessage(this.streamSid, name));
+    this.media.socket.send(exotelMarkMessage(this.streamSid, name));
   }
 
   clear(): void {
     this.counters.audioBytesDroppedByClear += this.stagedBytes;
     this.stagedBytes = 0;
     this.cancelIdleFlush();
-    if (!this.isOpen()) {
+    if (!this.media.isOpen()) {
       this.counters.sendsAfterClose++;
       return;
     }
-    this.socket.send(exotelClearMessage(this.streamSid));
+    this.media.socket.send(exotelClearMessage(this.streamSid));
     // Cleared audio will never play: its marks are resolved now (see the file comment). Reported after
     // this call returns, as a carrier's echo would be, so the session never sees a re-entrant event.
     const resolved = this.outstandingMarks.splice(0);
     if (resolved.length > 0) {
       queueMicrotask(() => {
-        for (const name of resolved) this.report({ type: 'mark', name });
+        for (const name of resolved) this.media.report({ type: 'mark', name });
       });
     }
   }
 
   /** Closes the media socket (see the file comment for what Exotel does next). Reports no hangup event. */
   hangUp(_reason: string): Promise<void> {
-    this.ended = true;
     this.cancelIdleFlush();
     this.stagedBytes = 0;
-    this.closing ??= this.close(CLOSE_NORMAL, 'call ended');
-    return this.closing;
+    return this.media.hangUp();
   }
 
   // --- outbound chunking ---------------------------------------------------------------------------
-
-  private isOpen(): boolean {
-    return this.socket.readyState === this.socket.OPEN;
-  }
 
   private stage(audio: Uint8Array): void {
     const needed = this.stagedBytes + audio.byteLength;
@@ -434,7 +337,7 @@ export class ExotelMediaTransport implements CallTransport {
 
   private sendChunk(chunk: Uint8Array): void {
     this.counters.chunksSent++;
-    this.socket.send(exotelMediaMessage(this.streamSid, chunk));
+    this.media.socket.send(exotelMediaMessage(this.streamSid, chunk));
   }
 
   private armIdleFlush(delayMs: number): void {
@@ -443,7 +346,7 @@ export class ExotelMediaTransport implements CallTransport {
     if (this.idleTimer) return;
     this.idleTimer = this.options.clock.setTimer(delayMs, () => {
       this.idleTimer = null;
-      if (this.stagedBytes === 0 || !this.isOpen()) return;
+      if (this.stagedBytes === 0 || !this.media.isOpen()) return;
       const idleMs = this.options.clock.now() - this.lastAudioAtMs;
       if (idleMs >= this.options.idleFlushMs) this.flushPadded();
       else this.armIdleFlush(this.options.idleFlushMs - idleMs);
@@ -457,39 +360,7 @@ export class ExotelMediaTransport implements CallTransport {
 
   // --- inbound -------------------------------------------------------------------------------------
 
-  private close(code: number, reason: string): Promise<void> {
-    const socket = this.socket;
-    if (socket.readyState === socket.CLOSED) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      // A peer that never answers the closing handshake is dropped rather than awaited for ws's 30 s.
-      const timer = this.options.clock.setTimer(this.options.closeTimeoutMs, () => {
-        socket.terminate();
-        resolve();
-      });
-      socket.once('close', () => {
-        timer.cancel();
-        resolve();
-      });
-      if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
-        socket.close(code, reason);
-      }
-    });
-  }
-
-  private onMessage(data: RawData, isBinary: boolean): void {
-    const text = rawText(data, isBinary);
-    const parsed = text === null ? null : parseExotelMessage(text);
-    if (!parsed?.ok) {
-      this.counters.malformedMessages++;
-      return;
-    }
-    const message = parsed.message;
-    if (message.event !== 'connected' && message.event !== 'unknown')
-      this.trackSequence(message.sequenceNumber);
-    if (this.ended) {
-      this.counters.ignoredMessages++;
-      return;
-    }
+  private onMessage(message: ExotelInboundMessage): void {
     switch (message.event) {
       case 'media': {
         let audio = Buffer.from(message.payload, 'base64');
@@ -499,7 +370,7 @@ export class ExotelMediaTransport implements CallTransport {
         }
         this.counters.mediaFramesReceived++;
         this.counters.audioBytesReceived += audio.byteLength;
-        if (audio.byteLength > 0) this.report({ type: 'audio', audio });
+        if (audio.byteLength > 0) this.media.report({ type: 'audio', audio });
         return;
       }
       case 'mark': {
@@ -510,52 +381,24 @@ export class ExotelMediaTransport implements CallTransport {
           return;
         }
         this.outstandingMarks.splice(index, 1);
-        this.report({ type: 'mark', name: message.name });
+        this.media.report({ type: 'mark', name: message.name });
         return;
       }
       case 'dtmf':
-        this.report({ type: 'dtmf', digit: message.digit });
+        this.media.report({ type: 'dtmf', digit: message.digit });
         return;
       case 'stop':
         this.cancelIdleFlush();
-        this.report({
-          type: 'hangup',
-          reason: message.reason === null || message.reason === 'callended' ? CALLER_HUNG_UP : STREAM_STOPPED,
-        });
         // Nothing follows a stop; release the socket now rather than wait for Exotel to close it.
-        this.closing ??= this.close(CLOSE_NORMAL, 'stream stopped');
+        this.media.stopped(
+          message.reason === null || message.reason === 'callended' ? CALLER_HUNG_UP : STREAM_STOPPED,
+        );
         return;
       case 'connected':
       case 'start':
       case 'unknown':
         this.counters.ignoredMessages++;
         return;
-    }
-  }
-
-  private trackSequence(sequenceNumber: number | null): void {
-    if (sequenceNumber === null) return;
-    if (this.lastSequenceNumber !== null && sequenceNumber !== this.lastSequenceNumber + 1) {
-      this.counters.sequenceGaps++;
-    }
-    this.lastSequenceNumber = sequenceNumber;
-  }
-
-  private report(event: TransportEvent): void {
-    if (this.ended) return;
-    if (event.type === 'hangup') this.ended = true;
-    if (this.listener) {
-      this.listener(event);
-      return;
-    }
-    this.pending.push(event);
-    if (event.type !== 'audio') return;
-    this.pendingAudioFrames++;
-    if (this.pendingAudioFrames > this.options.maxBufferedAudioFrames) {
-      const oldest = this.pending.findIndex((pending) => pending.type === 'audio');
-      this.pending.splice(oldest, 1);
-      this.pendingAudioFrames--;
-      this.counters.audioFramesDroppedBeforeListener++;
     }
   }
 }

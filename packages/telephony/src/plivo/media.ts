@@ -13,17 +13,19 @@
 // end of call is the hangup callback). Hanging up here closes the socket; with `keepCallAlive` and
 // nothing after `<Stream>` in the answer document the carrier then ends the call. A REST hang-up
 // belongs to call-control.
-import { systemClock } from '@parley/voice';
-import type {
-  AudioFormat,
-  CallTransport,
-  Clock,
-  TimerHandle,
-  TransportCapabilities,
-  TransportEvent,
-} from '@parley/voice';
-import type { RawData, WebSocket } from 'ws';
+import type { AudioFormat, CallTransport, TransportCapabilities, TransportEvent } from '@parley/voice';
+import type { WebSocket } from 'ws';
 import type { MediaStreamStart } from '../carrier.js';
+import {
+  CALLER_HUNG_UP,
+  CLOSE_NORMAL,
+  CONNECTION_LOST,
+  MediaSocket,
+  MediaStreamError,
+  StartRefusal,
+  waitForStart,
+} from '../media-socket.js';
+import type { MediaSocketSettings, MediaStartErrorCode } from '../media-socket.js';
 import {
   plivoAudioFormat,
   plivoCheckpointMessage,
@@ -32,7 +34,7 @@ import {
   plivoPlayAudioMessage,
   plivoWireFormat,
 } from './messages.js';
-import type { PlivoStreamStart, PlivoWireFormat } from './messages.js';
+import type { PlivoInboundMessage, PlivoStreamStart, PlivoWireFormat } from './messages.js';
 
 /** What differs between Plivo and its clones on the media socket. */
 export interface PlivoStreamProfile {
@@ -59,34 +61,24 @@ export const PLIVO_STREAM_PROFILE: PlivoStreamProfile = {
   formatHint: 'set contentType="audio/x-mulaw;rate=8000" on <Stream>',
 };
 
-export type PlivoMediaErrorCode =
-  | 'malformed_message'
-  | 'unexpected_event'
-  | 'unsupported_media_format'
-  | 'start_timeout'
-  | 'closed_before_start';
+export type PlivoMediaErrorCode = MediaStartErrorCode;
 
 /** Why a media stream could not be accepted. The socket has already been closed. */
-export class PlivoMediaError extends Error {
+export class PlivoMediaError extends MediaStreamError<PlivoMediaErrorCode> {
   override readonly name = 'PlivoMediaError';
 
   constructor(
     readonly carrier: 'plivo' | 'vobiz',
-    readonly code: PlivoMediaErrorCode,
+    code: PlivoMediaErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }
 
-export interface PlivoAcceptOptions {
+export interface PlivoAcceptOptions extends MediaSocketSettings {
   /** How long to wait for `start` once the socket is open; the carrier sends it at once. */
   startTimeoutMs: number;
-  clock?: Clock;
-  /** How long `hangUp` waits for the closing handshake before dropping the connection. */
-  closeTimeoutMs?: number;
-  /** Caller audio frames kept while no listener is registered yet; older ones are dropped. */
-  maxBufferedAudioFrames?: number;
 }
 
 export interface PlivoAccepted {
@@ -110,25 +102,15 @@ export interface PlivoMediaStats {
   checkpointsCleared: number;
 }
 
-const CLOSE_POLICY_VIOLATION = 1008;
-const CLOSE_NORMAL = 1000;
 const CLOSE_GOING_AWAY = 1001;
 /** The peer closed without giving a code; still an orderly close, not a dropped connection. */
 const CLOSE_NO_STATUS = 1005;
-const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
-/** 10 s of 20 ms frames: enough for a slow database lookup between `start` and the session. */
-const DEFAULT_MAX_BUFFERED_AUDIO_FRAMES = 500;
 
-/** Session hang-up reason for a caller who hung up (the session maps it to `caller_hangup`). */
-const CALLER_HUNG_UP = 'caller hung up';
-/** The socket dropped without a clean close: network failure or the carrier losing the stream. */
-const CONNECTION_LOST = 'connection_lost';
-
-function rawText(data: RawData, isBinary: boolean): string | null {
-  if (isBinary) return null;
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
-  return data.toString('utf8');
+/** A start we can serve, and the format it settled on. */
+interface PlivoStarting {
+  sequenceNumber: number | null;
+  start: PlivoStreamStart;
+  format: AudioFormat;
 }
 
 /**
@@ -141,98 +123,38 @@ export function acceptPlivoStream(
   options: PlivoAcceptOptions,
   profile: PlivoStreamProfile,
 ): Promise<PlivoAccepted> {
-  const clock = options.clock ?? systemClock;
   const { label, carrier } = profile;
-  return new Promise<PlivoAccepted>((resolve, reject) => {
-    let timer: TimerHandle | null = null;
-
-    const cleanUp = (): void => {
-      timer?.cancel();
-      socket.off('message', onMessage);
-      socket.off('close', onClose);
-      socket.off('error', onError);
-    };
-    const fail = (code: PlivoMediaErrorCode, message: string): void => {
-      cleanUp();
-      // A stream we cannot serve is closed here so callers never leak a half-open socket.
-      if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
-        socket.close(CLOSE_POLICY_VIOLATION, code);
-      }
-      reject(new PlivoMediaError(carrier, code, message));
-    };
-    const onMessage = (data: RawData, isBinary: boolean): void => {
-      const text = rawText(data, isBinary);
-      if (text === null) {
-        fail('malformed_message', `${label} media stream: binary frame before start`);
-        return;
-      }
-      const parsed = parsePlivoMessage(text);
-      if (!parsed.ok) {
-        fail('malformed_message', `${label} media stream: ${parsed.reason} before start`);
-        return;
-      }
-      const message = parsed.message;
-      if (message.event !== 'start') {
-        const name = message.event === 'unknown' ? message.name : message.event;
-        fail('unexpected_event', `${label} media stream: expected start, got ${name}`);
-        return;
-      }
+  return waitForStart(socket, options, {
+    label,
+    parse: parsePlivoMessage,
+    connectedFirst: false,
+    inspect: (message): PlivoStarting | StartRefusal<PlivoMediaErrorCode> => {
       const { encoding, sampleRate } = message.start.mediaFormat;
       const format = plivoAudioFormat(message.start.mediaFormat);
       if (!format || !profile.acceptsFormat(format)) {
-        fail(
+        return new StartRefusal(
           'unsupported_media_format',
-          `${label} media stream: unsupported media format ${encoding} ${sampleRate} Hz (${profile.formatHint})`,
+          `unsupported media format ${encoding} ${sampleRate} Hz (${profile.formatHint})`,
         );
-        return;
       }
-      cleanUp();
-      const transport = new PlivoMediaTransport(socket, message.sequenceNumber, message.start, format, {
-        clock,
-        profile,
-        closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
-        maxBufferedAudioFrames: options.maxBufferedAudioFrames ?? DEFAULT_MAX_BUFFERED_AUDIO_FRAMES,
-      });
-      resolve({
-        transport,
-        start: {
-          carrierCallId: message.start.callId,
-          streamId: message.start.streamId,
-          customParameters: message.start.extraHeaders,
-          inputFormat: format,
-          outputFormat: format,
-        },
-      });
-    };
-    const onClose = (): void => {
-      cleanUp();
-      reject(
-        new PlivoMediaError(carrier, 'closed_before_start', `${label} media stream closed before start`),
-      );
-    };
-    // Without a listener an 'error' event would crash the process; the close that follows rejects.
-    const onError = (): void => {};
-
-    if (socket.readyState === socket.CLOSING || socket.readyState === socket.CLOSED) {
-      reject(
-        new PlivoMediaError(carrier, 'closed_before_start', `${label} media stream closed before start`),
-      );
-      return;
-    }
-    socket.on('message', onMessage);
-    socket.on('close', onClose);
-    socket.on('error', onError);
-    timer = clock.setTimer(options.startTimeoutMs, () =>
-      fail('start_timeout', `${label} media stream: no start within ${options.startTimeoutMs} ms`),
-    );
+      return { sequenceNumber: message.sequenceNumber, start: message.start, format };
+    },
+    accept: ({ sequenceNumber, start, format }): PlivoAccepted => ({
+      transport: new PlivoMediaTransport(socket, sequenceNumber, start, format, { ...options, profile }),
+      start: {
+        carrierCallId: start.callId,
+        streamId: start.streamId,
+        customParameters: start.extraHeaders,
+        inputFormat: format,
+        outputFormat: format,
+      },
+    }),
+    error: (code, message) => new PlivoMediaError(carrier, code, message),
   });
 }
 
-interface TransportOptions {
-  clock: Clock;
+interface TransportOptions extends MediaSocketSettings {
   profile: PlivoStreamProfile;
-  closeTimeoutMs: number;
-  maxBufferedAudioFrames: number;
 }
 
 export class PlivoMediaTransport implements CallTransport {
@@ -245,12 +167,7 @@ export class PlivoMediaTransport implements CallTransport {
   readonly callId: string;
 
   private readonly wireFormat: PlivoWireFormat;
-  private listener: ((event: TransportEvent) => void) | null = null;
-  private pending: TransportEvent[] = [];
-  private pendingAudioFrames = 0;
-  private ended = false;
-  private lastSequenceNumber: number | null;
-  private closing: Promise<void> | null = null;
+  private readonly media: MediaSocket<PlivoInboundMessage>;
   /** Checkpoints sent and not yet played or cleared, oldest first. */
   private checkpoints: string[] = [];
   /** Checkpoints each unacknowledged clearAudio discarded, oldest clear first. */
@@ -274,7 +191,7 @@ export class PlivoMediaTransport implements CallTransport {
 
   /** @internal Use `accept` (or VobizMediaTransport.accept). */
   constructor(
-    private readonly socket: WebSocket,
+    socket: WebSocket,
     startSequenceNumber: number | null,
     start: PlivoStreamStart,
     format: AudioFormat,
@@ -286,14 +203,16 @@ export class PlivoMediaTransport implements CallTransport {
     this.inputFormat = format;
     this.outputFormat = format;
     this.wireFormat = plivoWireFormat(format);
-    this.lastSequenceNumber = startSequenceNumber;
-    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    socket.on('close', (code) => {
-      const clean = code === CLOSE_NORMAL || code === CLOSE_GOING_AWAY || code === CLOSE_NO_STATUS;
-      this.report({ type: 'hangup', reason: clean ? CALLER_HUNG_UP : CONNECTION_LOST });
-    });
-    socket.on('error', () => {
-      // The 'close' that follows reports the hang-up.
+    this.media = new MediaSocket(socket, options, {
+      startSequenceNumber,
+      counters: this.counters,
+      parse: parsePlivoMessage,
+      sequenceNumberOf: (message) => (message.event === 'unknown' ? null : message.sequenceNumber),
+      onMessage: (message) => this.onMessage(message),
+      onClose: (code) => {
+        const clean = code === CLOSE_NORMAL || code === CLOSE_GOING_AWAY || code === CLOSE_NO_STATUS;
+        this.media.report({ type: 'hangup', reason: clean ? CALLER_HUNG_UP : CONNECTION_LOST });
+      },
     });
   }
 
@@ -303,25 +222,21 @@ export class PlivoMediaTransport implements CallTransport {
   }
 
   setListener(listener: (event: TransportEvent) => void): void {
-    this.listener = listener;
-    const pending = this.pending;
-    this.pending = [];
-    this.pendingAudioFrames = 0;
-    for (const event of pending) listener(event);
+    this.media.setListener(listener);
   }
 
   sendAudio(audio: Uint8Array): void {
     if (audio.byteLength === 0) return;
-    if (this.send(plivoPlayAudioMessage(this.wireFormat, audio)))
+    if (this.media.send(plivoPlayAudioMessage(this.wireFormat, audio)))
       this.counters.audioBytesSent += audio.byteLength;
   }
 
   sendMark(name: string): void {
-    if (this.send(plivoCheckpointMessage(this.streamId, name))) this.checkpoints.push(name);
+    if (this.media.send(plivoCheckpointMessage(this.streamId, name))) this.checkpoints.push(name);
   }
 
   clear(): void {
-    if (!this.send(plivoClearAudioMessage(this.streamId))) return;
+    if (!this.media.send(plivoClearAudioMessage(this.streamId))) return;
     // Checkpoints sent after this clear belong to new audio and must not be released by its ack.
     this.clearedBatches.push(this.checkpoints);
     this.checkpoints = [];
@@ -329,52 +244,10 @@ export class PlivoMediaTransport implements CallTransport {
 
   /** Closes the media socket (see the file comment for what the carrier does next). Reports no hangup. */
   hangUp(_reason: string): Promise<void> {
-    this.ended = true;
-    this.closing ??= this.close(CLOSE_NORMAL, 'call ended');
-    return this.closing;
+    return this.media.hangUp();
   }
 
-  private send(text: string): boolean {
-    if (this.socket.readyState !== this.socket.OPEN) {
-      this.counters.sendsAfterClose++;
-      return false;
-    }
-    this.socket.send(text);
-    return true;
-  }
-
-  private close(code: number, reason: string): Promise<void> {
-    const socket = this.socket;
-    if (socket.readyState === socket.CLOSED) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      // A peer that never answers the closing handshake is dropped rather than awaited for ws's 30 s.
-      const timer = this.options.clock.setTimer(this.options.closeTimeoutMs, () => {
-        socket.terminate();
-        resolve();
-      });
-      socket.once('close', () => {
-        timer.cancel();
-        resolve();
-      });
-      if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
-        socket.close(code, reason);
-      }
-    });
-  }
-
-  private onMessage(data: RawData, isBinary: boolean): void {
-    const text = rawText(data, isBinary);
-    const parsed = text === null ? null : parsePlivoMessage(text);
-    if (!parsed?.ok) {
-      this.counters.malformedMessages++;
-      return;
-    }
-    const message = parsed.message;
-    if (message.event !== 'unknown') this.trackSequence(message.sequenceNumber);
-    if (this.ended) {
-      this.counters.ignoredMessages++;
-      return;
-    }
+  private onMessage(message: PlivoInboundMessage): void {
     switch (message.event) {
       case 'media':
         this.onMedia(message.track, message.payload);
@@ -386,11 +259,10 @@ export class PlivoMediaTransport implements CallTransport {
         this.onCleared();
         return;
       case 'dtmf':
-        this.report({ type: 'dtmf', digit: message.digit });
+        this.media.report({ type: 'dtmf', digit: message.digit });
         return;
       case 'stop':
-        this.report({ type: 'hangup', reason: CALLER_HUNG_UP });
-        this.closing ??= this.close(CLOSE_NORMAL, 'stream stopped');
+        this.media.stopped(CALLER_HUNG_UP);
         return;
       case 'start':
       case 'unknown':
@@ -415,7 +287,7 @@ export class PlivoMediaTransport implements CallTransport {
     }
     this.counters.mediaFramesReceived++;
     this.counters.audioBytesReceived += audio.byteLength;
-    if (audio.byteLength > 0) this.report({ type: 'audio', audio });
+    if (audio.byteLength > 0) this.media.report({ type: 'audio', audio });
   }
 
   private onPlayed(name: string): void {
@@ -426,7 +298,8 @@ export class PlivoMediaTransport implements CallTransport {
       return;
     }
     // Playback is in order: checkpoints before this one have played too, even if their ack was lost.
-    for (const played of this.checkpoints.splice(0, index + 1)) this.report({ type: 'mark', name: played });
+    for (const played of this.checkpoints.splice(0, index + 1))
+      this.media.report({ type: 'mark', name: played });
   }
 
   private onCleared(): void {
@@ -436,32 +309,6 @@ export class PlivoMediaTransport implements CallTransport {
       return;
     }
     this.counters.checkpointsCleared += batch.length;
-    for (const name of batch) this.report({ type: 'mark', name });
-  }
-
-  private trackSequence(sequenceNumber: number | null): void {
-    if (sequenceNumber === null) return;
-    if (this.lastSequenceNumber !== null && sequenceNumber !== this.lastSequenceNumber + 1) {
-      this.counters.sequenceGaps++;
-    }
-    this.lastSequenceNumber = sequenceNumber;
-  }
-
-  private report(event: TransportEvent): void {
-    if (this.ended) return;
-    if (event.type === 'hangup') this.ended = true;
-    if (this.listener) {
-      this.listener(event);
-      return;
-    }
-    this.pending.push(event);
-    if (event.type !== 'audio') return;
-    this.pendingAudioFrames++;
-    if (this.pendingAudioFrames > this.options.maxBufferedAudioFrames) {
-      const oldest = this.pending.findIndex((pending) => pending.type === 'audio');
-      this.pending.splice(oldest, 1);
-      this.pendingAudioFrames--;
-      this.counters.audioFramesDroppedBeforeListener++;
-    }
+    for (const name of batch) this.media.report({ type: 'mark', name });
   }
 }

@@ -10,17 +10,21 @@
 // Closing the media socket does not end a Call Control call: the leg stays up, silent. So `hangUp`,
 // `transfer` and `sendDtmf` go through Call Control (REST) when `callControl` is given, and the
 // capabilities say so honestly when it is not.
-import { bytesForDurationMs, systemClock, ALAW_SILENCE, MULAW_SILENCE } from '@parley/voice';
-import type {
-  AudioFormat,
-  CallTransport,
-  Clock,
-  TimerHandle,
-  TransportCapabilities,
-  TransportEvent,
-} from '@parley/voice';
-import type { RawData, WebSocket } from 'ws';
+import { bytesForDurationMs } from '@parley/voice';
+import type { AudioFormat, CallTransport, TransportCapabilities, TransportEvent } from '@parley/voice';
+import type { WebSocket } from 'ws';
 import type { CarrierCallControl, MediaStreamStart } from '../carrier.js';
+import {
+  CALLER_HUNG_UP,
+  CLOSE_NORMAL,
+  CONNECTION_LOST,
+  MediaSocket,
+  MediaStreamError,
+  silenceByte,
+  StartRefusal,
+  waitForStart,
+} from '../media-socket.js';
+import type { MediaSocketSettings, MediaStartErrorCode } from '../media-socket.js';
 import {
   decodeTelnyxClientState,
   parseTelnyxMessage,
@@ -30,36 +34,18 @@ import {
   telnyxMarkMessage,
   telnyxMediaMessage,
 } from './messages.js';
-import type { TelnyxStart } from './messages.js';
+import type { TelnyxInboundMessage, TelnyxStart } from './messages.js';
 
-export type TelnyxMediaErrorCode =
-  | 'malformed_message'
-  | 'unexpected_event'
-  | 'unsupported_media_format'
-  | 'unauthorized'
-  | 'start_timeout'
-  | 'closed_before_start';
+export type TelnyxMediaErrorCode = MediaStartErrorCode | 'unauthorized';
 
 /** Why a media stream could not be accepted. The socket has already been closed. */
-export class TelnyxMediaError extends Error {
+export class TelnyxMediaError extends MediaStreamError<TelnyxMediaErrorCode> {
   override readonly name = 'TelnyxMediaError';
-
-  constructor(
-    readonly code: TelnyxMediaErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
-export interface TelnyxAcceptOptions {
+export interface TelnyxAcceptOptions extends MediaSocketSettings {
   /** How long to wait for `start` once the socket is open; Telnyx sends it at once. */
   startTimeoutMs: number;
-  clock?: Clock;
-  /** How long `hangUp` waits for the closing handshake before dropping the connection. */
-  closeTimeoutMs?: number;
-  /** Caller audio frames kept while no listener is registered yet; older ones are dropped. */
-  maxBufferedAudioFrames?: number;
   /**
    * The `stream_auth_token` the stream was started with. Telnyx repeats it in the `connected` frame;
    * a stream without it (or with another) is refused. Omit when the upgrade request was checked instead.
@@ -106,29 +92,13 @@ export interface TelnyxMediaStats {
 /** The shortest RTP chunk Telnyx plays. */
 const MIN_OUTBOUND_MS = 20;
 
-/** WebSocket close code for protocol violations (RFC 6455 §7.4.1 "policy violation"). */
-const CLOSE_POLICY_VIOLATION = 1008;
-const CLOSE_NORMAL = 1000;
-const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
-/** 10 s of 20 ms frames: enough for a slow database lookup between `start` and the session. */
-const DEFAULT_MAX_BUFFERED_AUDIO_FRAMES = 500;
+type CallControl = Pick<CarrierCallControl, 'hangUp' | 'transfer' | 'sendDtmf'>;
 
-/** Session hang-up reason for a caller who hung up (the session maps it to `caller_hangup`). */
-const CALLER_HUNG_UP = 'caller hung up';
-/** The socket closed without a `stop`: network failure or Telnyx dropping the stream. */
-const CONNECTION_LOST = 'connection_lost';
-
-function rawText(data: RawData, isBinary: boolean): string | null {
-  if (isBinary) return null;
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
-  return data.toString('utf8');
-}
-
-function silenceByte(format: AudioFormat): number {
-  if (format.encoding === 'mulaw') return MULAW_SILENCE;
-  if (format.encoding === 'alaw') return ALAW_SILENCE;
-  return 0;
+/** A start we can serve, and the codec it settled on. */
+interface TelnyxStarting {
+  sequenceNumber: number | null;
+  start: TelnyxStart;
+  format: AudioFormat;
 }
 
 export class TelnyxMediaTransport implements CallTransport {
@@ -138,14 +108,7 @@ export class TelnyxMediaTransport implements CallTransport {
   readonly streamId: string;
   readonly callControlId: string;
 
-  private listener: ((event: TransportEvent) => void) | null = null;
-  /** Events that arrived before the session registered its listener, in order. */
-  private pending: TransportEvent[] = [];
-  private pendingAudioFrames = 0;
-  /** Set once a hangup was reported or we hung up: nothing more is reported after that. */
-  private ended = false;
-  private lastSequenceNumber: number | null;
-  private closing: Promise<void> | null = null;
+  private readonly media: MediaSocket<TelnyxInboundMessage>;
   private readonly minOutboundBytes: number;
   private readonly counters: TelnyxMediaStats = {
     mediaFramesReceived: 0,
@@ -167,73 +130,41 @@ export class TelnyxMediaTransport implements CallTransport {
    * missing or wrong auth token, a codec Parley cannot handle, a timeout, or the socket closing first.
    */
   static accept(socket: WebSocket, options: TelnyxAcceptOptions): Promise<TelnyxAccepted> {
-    const clock = options.clock ?? systemClock;
-    return new Promise<TelnyxAccepted>((resolve, reject) => {
-      let timer: TimerHandle | null = null;
-      let connectedSeen = false;
-      let presentedToken: string | null = null;
-
-      const cleanUp = (): void => {
-        timer?.cancel();
-        socket.off('message', onMessage);
-        socket.off('close', onClose);
-        socket.off('error', onError);
-      };
-      const fail = (code: TelnyxMediaErrorCode, message: string): void => {
-        cleanUp();
-        // A stream we cannot serve is closed here so callers never leak a half-open socket.
-        if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
-          socket.close(CLOSE_POLICY_VIOLATION, code);
-        }
-        reject(new TelnyxMediaError(code, message));
-      };
-      const onMessage = (data: RawData, isBinary: boolean): void => {
-        const text = rawText(data, isBinary);
-        if (text === null) {
-          fail('malformed_message', 'Telnyx media stream: binary frame before start');
-          return;
-        }
-        const parsed = parseTelnyxMessage(text);
-        if (!parsed.ok) {
-          fail('malformed_message', `Telnyx media stream: ${parsed.reason} before start`);
-          return;
-        }
-        const message = parsed.message;
-        if (message.event === 'connected' && !connectedSeen) {
-          connectedSeen = true;
-          presentedToken = message.authToken;
-          return;
-        }
-        if (message.event !== 'start') {
-          const name = message.event === 'unknown' ? message.name : message.event;
-          fail('unexpected_event', `Telnyx media stream: expected start, got ${name}`);
-          return;
-        }
+    let presentedToken: string | null = null;
+    return waitForStart(socket, options, {
+      label: 'Telnyx',
+      parse: parseTelnyxMessage,
+      connectedFirst: true,
+      onConnected: (message) => {
+        presentedToken = message.authToken;
+      },
+      inspect: (message): TelnyxStarting | StartRefusal<TelnyxMediaErrorCode> => {
         if (options.expectedAuthToken !== undefined && presentedToken !== options.expectedAuthToken) {
           // Never echo either token: the message says only which check failed.
-          fail('unauthorized', 'Telnyx media stream: missing or wrong streaming auth token');
-          return;
+          return new StartRefusal('unauthorized', 'missing or wrong streaming auth token');
         }
         const { start } = message;
         const format = telnyxAudioFormat(start.mediaFormat);
         if (!format) {
           const { encoding, sampleRateHz, channels } = start.mediaFormat;
-          fail(
+          return new StartRefusal(
             'unsupported_media_format',
-            `Telnyx media stream: unsupported media_format ${encoding} ${sampleRateHz} Hz ${channels} ch`,
+            `unsupported media_format ${encoding} ${sampleRateHz} Hz ${channels} ch`,
           );
-          return;
         }
-        cleanUp();
+        return { sequenceNumber: message.sequenceNumber, start, format };
+      },
+      accept: ({ sequenceNumber, start, format }): TelnyxAccepted => {
         const outputFormat = options.outputFormat ?? format;
-        const transport = new TelnyxMediaTransport(socket, message.sequenceNumber, start, format, {
-          clock,
+        // Not `...options`: the transport has no use for the auth token and should not hold it.
+        const transport = new TelnyxMediaTransport(socket, sequenceNumber, start, format, {
+          clock: options.clock,
+          closeTimeoutMs: options.closeTimeoutMs,
+          maxBufferedAudioFrames: options.maxBufferedAudioFrames,
           outputFormat,
-          closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
-          maxBufferedAudioFrames: options.maxBufferedAudioFrames ?? DEFAULT_MAX_BUFFERED_AUDIO_FRAMES,
           callControl: options.callControl ?? null,
         });
-        resolve({
+        return {
           transport,
           start: {
             carrierCallId: start.callControlId,
@@ -248,39 +179,20 @@ export class TelnyxMediaTransport implements CallTransport {
             to: start.to,
             clientState: start.clientState,
           },
-        });
-      };
-      const onClose = (): void => {
-        cleanUp();
-        reject(new TelnyxMediaError('closed_before_start', 'Telnyx media stream closed before start'));
-      };
-      // Without a listener an 'error' event would crash the process; the close that follows rejects.
-      const onError = (): void => {};
-
-      if (socket.readyState === socket.CLOSING || socket.readyState === socket.CLOSED) {
-        reject(new TelnyxMediaError('closed_before_start', 'Telnyx media stream closed before start'));
-        return;
-      }
-      socket.on('message', onMessage);
-      socket.on('close', onClose);
-      socket.on('error', onError);
-      timer = clock.setTimer(options.startTimeoutMs, () =>
-        fail('start_timeout', `Telnyx media stream: no start within ${options.startTimeoutMs} ms`),
-      );
+        };
+      },
+      error: (code, message) => new TelnyxMediaError(code, message),
     });
   }
 
   private constructor(
-    private readonly socket: WebSocket,
+    socket: WebSocket,
     startSequenceNumber: number | null,
     start: TelnyxStart,
     inputFormat: AudioFormat,
-    private readonly options: {
-      clock: Clock;
+    private readonly options: MediaSocketSettings & {
       outputFormat: AudioFormat;
-      closeTimeoutMs: number;
-      maxBufferedAudioFrames: number;
-      callControl: Pick<CarrierCallControl, 'hangUp' | 'transfer' | 'sendDtmf'> | null;
+      callControl: CallControl | null;
     },
   ) {
     this.inputFormat = inputFormat;
@@ -290,11 +202,14 @@ export class TelnyxMediaTransport implements CallTransport {
     const viaRest = options.callControl !== null;
     this.capabilities = { marks: true, sendDtmf: viaRest, transfer: viaRest };
     this.minOutboundBytes = bytesForDurationMs(MIN_OUTBOUND_MS, this.outputFormat);
-    this.lastSequenceNumber = startSequenceNumber;
-    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    socket.on('close', () => this.report({ type: 'hangup', reason: CONNECTION_LOST }));
-    socket.on('error', () => {
-      // The 'close' that follows reports the hang-up.
+    this.media = new MediaSocket(socket, options, {
+      startSequenceNumber,
+      counters: this.counters,
+      parse: parseTelnyxMessage,
+      sequenceNumberOf: (message) =>
+        message.event === 'connected' || message.event === 'unknown' ? null : message.sequenceNumber,
+      onMessage: (message) => this.onMessage(message),
+      onClose: () => this.media.report({ type: 'hangup', reason: CONNECTION_LOST }),
     });
   }
 
@@ -304,11 +219,7 @@ export class TelnyxMediaTransport implements CallTransport {
   }
 
   setListener(listener: (event: TransportEvent) => void): void {
-    this.listener = listener;
-    const pending = this.pending;
-    this.pending = [];
-    this.pendingAudioFrames = 0;
-    for (const event of pending) listener(event);
+    this.media.setListener(listener);
   }
 
   sendAudio(audio: Uint8Array): void {
@@ -321,15 +232,15 @@ export class TelnyxMediaTransport implements CallTransport {
       payload = padded;
     }
     if (this.outputFormat.encoding === 'pcm16') payload = swapPcm16ByteOrder(payload);
-    if (this.send(telnyxMediaMessage(payload))) this.counters.audioBytesSent += audio.byteLength;
+    if (this.media.send(telnyxMediaMessage(payload))) this.counters.audioBytesSent += audio.byteLength;
   }
 
   sendMark(name: string): void {
-    this.send(telnyxMarkMessage(name));
+    this.media.send(telnyxMarkMessage(name));
   }
 
   clear(): void {
-    this.send(telnyxClearMessage());
+    this.media.send(telnyxClearMessage());
   }
 
   /** Sends DTMF on the call through Call Control (`actions/send_dtmf`). */
@@ -348,7 +259,7 @@ export class TelnyxMediaTransport implements CallTransport {
    * rethrown after the socket is closed.
    */
   async hangUp(_reason: string): Promise<void> {
-    this.ended = true;
+    this.media.end();
     let failure: unknown = null;
     if (this.options.callControl) {
       try {
@@ -357,62 +268,18 @@ export class TelnyxMediaTransport implements CallTransport {
         failure = error;
       }
     }
-    this.closing ??= this.close(CLOSE_NORMAL, 'call ended');
-    await this.closing;
+    await this.media.close(CLOSE_NORMAL, 'call ended');
     if (failure !== null) throw failure;
   }
 
-  private requireCallControl(
-    operation: string,
-  ): Pick<CarrierCallControl, 'hangUp' | 'transfer' | 'sendDtmf'> {
+  private requireCallControl(operation: string): CallControl {
     if (!this.options.callControl) {
       throw new Error(`Telnyx media transport: cannot ${operation} without Call Control`);
     }
     return this.options.callControl;
   }
 
-  private send(text: string): boolean {
-    if (this.socket.readyState !== this.socket.OPEN) {
-      this.counters.sendsAfterClose++;
-      return false;
-    }
-    this.socket.send(text);
-    return true;
-  }
-
-  private close(code: number, reason: string): Promise<void> {
-    const socket = this.socket;
-    if (socket.readyState === socket.CLOSED) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      // A peer that never answers the closing handshake is dropped rather than awaited for ws's 30 s.
-      const timer = this.options.clock.setTimer(this.options.closeTimeoutMs, () => {
-        socket.terminate();
-        resolve();
-      });
-      socket.once('close', () => {
-        timer.cancel();
-        resolve();
-      });
-      if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
-        socket.close(code, reason);
-      }
-    });
-  }
-
-  private onMessage(data: RawData, isBinary: boolean): void {
-    const text = rawText(data, isBinary);
-    const parsed = text === null ? null : parseTelnyxMessage(text);
-    if (!parsed?.ok) {
-      this.counters.malformedMessages++;
-      return;
-    }
-    const message = parsed.message;
-    if (message.event !== 'connected' && message.event !== 'unknown')
-      this.trackSequence(message.sequenceNumber);
-    if (this.ended) {
-      this.counters.ignoredMessages++;
-      return;
-    }
+  private onMessage(message: TelnyxInboundMessage): void {
     switch (message.event) {
       case 'media': {
         if (message.track !== 'inbound') {
@@ -423,55 +290,28 @@ export class TelnyxMediaTransport implements CallTransport {
         const audio = this.inputFormat.encoding === 'pcm16' ? swapPcm16ByteOrder(raw) : raw;
         this.counters.mediaFramesReceived++;
         this.counters.audioBytesReceived += audio.byteLength;
-        if (audio.byteLength > 0) this.report({ type: 'audio', audio });
+        if (audio.byteLength > 0) this.media.report({ type: 'audio', audio });
         return;
       }
       case 'mark':
-        this.report({ type: 'mark', name: message.name });
+        this.media.report({ type: 'mark', name: message.name });
         return;
       case 'dtmf':
-        this.report({ type: 'dtmf', digit: message.digit });
+        this.media.report({ type: 'dtmf', digit: message.digit });
         return;
       case 'error':
         this.counters.carrierErrors++;
         this.counters.lastCarrierErrorCode = message.code;
         return;
       case 'stop':
-        this.report({ type: 'hangup', reason: CALLER_HUNG_UP });
         // Nothing follows a stop; release the socket now rather than wait for Telnyx to close it.
-        this.closing ??= this.close(CLOSE_NORMAL, 'stream stopped');
+        this.media.stopped(CALLER_HUNG_UP);
         return;
       case 'connected':
       case 'start':
       case 'unknown':
         this.counters.ignoredMessages++;
         return;
-    }
-  }
-
-  private trackSequence(sequenceNumber: number | null): void {
-    if (sequenceNumber === null) return;
-    if (this.lastSequenceNumber !== null && sequenceNumber !== this.lastSequenceNumber + 1) {
-      this.counters.sequenceGaps++;
-    }
-    this.lastSequenceNumber = sequenceNumber;
-  }
-
-  private report(event: TransportEvent): void {
-    if (this.ended) return;
-    if (event.type === 'hangup') this.ended = true;
-    if (this.listener) {
-      this.listener(event);
-      return;
-    }
-    this.pending.push(event);
-    if (event.type !== 'audio') return;
-    this.pendingAudioFrames++;
-    if (this.pendingAudioFrames > this.options.maxBufferedAudioFrames) {
-      const oldest = this.pending.findIndex((pending) => pending.type === 'audio');
-      this.pending.splice(oldest, 1);
-      this.pendingAudioFrames--;
-      this.counters.audioFramesDroppedBeforeListener++;
     }
   }
 }
