@@ -14,6 +14,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { asc, callEvents, calls, eq, transcriptTurns, type DatabaseHandle } from '@parley/db';
 import { createTestDatabase } from '@parley/db/testing';
+import type { AgentConfigInput } from '@parley/contracts';
 import {
   createAgent,
   cancelCall,
@@ -57,6 +58,7 @@ import { CarrierDialer } from '../src/telephony/carrier-dialer.js';
 import { registerTelephony } from '../src/telephony/register-telephony.js';
 import { VoiceRuntime } from '../src/telephony/voice-runtime.js';
 
+const SALES = '+15550009999';
 const CALLER = '+15557654321';
 const GREETING = 'Hello, thanks for calling Acme. How can I help?';
 const REPLY = 'We open at nine on Saturdays.';
@@ -109,6 +111,8 @@ let deps: ServiceDeps;
 let org: OrgContext;
 let recordingsDir: string;
 let agentId: string;
+/** The agent's configuration, for variants of it. */
+let agentConfig: AgentConfigInput;
 /** The carriers' REST simulators, by carrier. */
 const rests = new Map<string, PlivoRestSimulator>();
 const authIdOf = (carrier: string) => `MA${carrier.toUpperCase()}0001`;
@@ -144,6 +148,8 @@ beforeAll(async () => {
     recordingsDir,
     providerUrls: { deepgram: sims.stt.url, openai: sims.llm.url, cartesia: sims.tts.baseUrl },
     logger,
+    // The dialer (made below, once the carrier simulators run) also acts on live calls.
+    callControl: { callControlFor: (call) => (deps.dialer as CarrierDialer).callControlFor(call) },
   });
   app = await buildApp({
     deps,
@@ -177,7 +183,7 @@ beforeAll(async () => {
   org = await operatorOrgContext(system, organizationId);
   const credential = async (provider: string, values: Record<string, string>) =>
     (await createCredential(org, { name: provider, provider: provider as 'openai', values })).id;
-  const agent = await createAgent(org, {
+  agentConfig = {
     name: 'Reception',
     systemPrompt: 'You answer questions about opening hours.',
     firstMessage: GREETING,
@@ -193,7 +199,8 @@ beforeAll(async () => {
       credentialId: await credential('cartesia', { apiKey: 'tts-key' }),
     },
     turnTaking: { endpointingSilenceMs: 400, minInterruptionSpeechMs: 200 },
-  });
+  };
+  const agent = await createAgent(org, agentConfig);
   await publishAgent(org, agent.id);
   agentId = agent.id;
   for (const c of CASES) {
@@ -542,6 +549,71 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
       runtimeId: 'test-runtime',
       endReason: 'caller_hangup',
     });
+  });
+
+  it('lets the agent press keys on the far end’s menu, then transfer the call to a destination', async () => {
+    const agent = await createAgent(org, {
+      ...agentConfig,
+      callActions: {
+        sendDtmf: true,
+        transferDestinations: [{ name: 'sales', number: SALES, message: 'Connecting you to sales.' }],
+      },
+    });
+    await publishAgent(org, agent.id);
+    const placed = await createOutboundCall(org, { agentId: agent.id, to: CALLER, from: c.number });
+    const requestUuid = placed.carrierCallId!;
+    const { xml } = await rest().answer(requestUuid);
+    const callUuid = rest().call(requestUuid).callUuid!;
+    const stream = parsePlivoXml(xml).children.find((verb) => verb.name === 'Stream')!;
+    const extraHeaders = Object.fromEntries(
+      (stream.attributes['extraHeaders'] ?? '').split(',').map((pair) => pair.split('=')),
+    ) as Record<string, string>;
+    const caller = await c.startCaller({ url: stream.text, extraHeaders, callId: callUuid });
+    await agentTurn(caller, 0);
+
+    // An automated menu answered: the agent presses 2 through the carrier's DTMF API.
+    sims.stt.queueUtterance('press two for sales');
+    sims.llm.script(
+      { toolCalls: [{ name: 'send_dtmf', arguments: '{"digits":"2"}' }] },
+      { text: 'Waiting for sales.' },
+    );
+    let { endedAtMs } = await caller.play('opening-hours');
+    await agentTurn(caller, endedAtMs);
+    expect(rest().call(requestUuid).digits).toEqual(['2']);
+    const offered = (sims.llm.requests.at(-1)!.body.tools ?? []) as { function: { name: string } }[];
+    expect(offered.map((tool) => tool.function.name)).toEqual(['end_call', 'transfer_call', 'send_dtmf']);
+
+    // Then the agent hands the call over: the carrier is pointed at a signed dial document.
+    sims.stt.queueUtterance('yes put me through');
+    sims.llm.script({ toolCalls: [{ name: 'transfer_call', arguments: '{"destination":"sales"}' }] });
+    ({ endedAtMs } = await caller.play('opening-hours'));
+    await vi.waitFor(() => expect(rest().callbacks.filter((cb) => cb.kind === 'transfer')).toHaveLength(1), {
+      timeout: 15_000,
+      interval: 50,
+    });
+    const fetched = rest().callbacks.find((cb) => cb.kind === 'transfer')!;
+    expect(fetched.responseStatus).toBe(200);
+    const dial = parsePlivoXml(fetched.responseBody).children.find((verb) => verb.name === 'Dial');
+    expect(dial?.children.map((verb) => [verb.name, verb.text])).toEqual([['Number', SALES]]);
+    await vi.waitFor(
+      async () =>
+        expect(await rowOf(placed.id)).toMatchObject({ status: 'completed', endReason: 'transferred' }),
+      { timeout: 10_000, interval: 50 },
+    );
+    const turns = await database.db
+      .select()
+      .from(transcriptTurns)
+      .where(eq(transcriptTurns.callId, placed.id))
+      .orderBy(asc(transcriptTurns.seq));
+    expect(turns.filter((t) => t.role === 'agent').map((t) => t.text)).toEqual([
+      GREETING,
+      'Waiting for sales.',
+      'Connecting you to sales.',
+    ]);
+
+    // A forged fetch of a transfer document is refused.
+    const forged = await fetch(fetched.url, { method: 'POST', body: fetched.form });
+    expect(forged.status).toBe(403);
   });
 
   it('refuses an answer or a callback with a forged signature, and connects nothing', async () => {

@@ -47,6 +47,13 @@ export interface CarrierDialerOptions {
 export const outboundAnswerPath = (carrier: string, callId: string) =>
   `/webhooks/${carrier}/answer/${callId}`;
 
+/**
+ * Where Plivo or Vobiz fetch the dial document of a transfer the agent made (their API can only point
+ * a live call at a URL); the destination travels in the query, covered by the carrier's signature.
+ */
+export const transferDocumentPath = (carrier: string, carrierCallId: string) =>
+  `/webhooks/${carrier}/transfer/${carrierCallId}`;
+
 /** Where a carrier posts the status callbacks of an outbound call: the status path with our call id. */
 export const outboundStatusPath = (carrier: string, callId: string) =>
   `${carrierWebhookPaths(carrier as 'twilio').status}/${callId}`;
@@ -135,6 +142,11 @@ export class CarrierDialer implements CallDialer {
     return this.controlFor(call.carrier, await this.secretOf(call));
   }
 
+  private transferDocumentUrl(carrier: 'plivo' | 'vobiz') {
+    return (to: string, carrierCallId: string) =>
+      `${this.options.deps.publicUrl}${transferDocumentPath(carrier, carrierCallId)}?to=${encodeURIComponent(to)}`;
+  }
+
   private telnyxConnectionIdOf(secret: Record<string, string>): string | undefined {
     return secret['connectionId'] || this.options.telnyxConnectionId || undefined;
   }
@@ -157,12 +169,14 @@ export class CarrierDialer implements CallDialer {
         return new PlivoCallControl({
           authId: secret['authId'] ?? '',
           authToken: secret['authToken'] ?? '',
+          transferDocumentUrl: this.transferDocumentUrl('plivo'),
           ...base,
         });
       case 'vobiz':
         return new VobizCallControl({
           authId: secret['authId'] ?? '',
           authToken: secret['authToken'] ?? '',
+          transferDocumentUrl: this.transferDocumentUrl('vobiz'),
           ...base,
         });
       case 'exotel':

@@ -32,13 +32,14 @@ import {
   type PlivoAcceptOptions,
   type PlivoAccepted,
   type PlivoAnswerDocument,
+  type PlivoDialDocumentOptions,
   type PlivoRejectDocumentOptions,
   type PlivoSignedRequest,
   type PlivoStreamDocumentOptions,
 } from '@parley/telephony';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { outboundAnswerPath, outboundStatusPath } from './carrier-dialer.js';
+import { outboundAnswerPath, outboundStatusPath, transferDocumentPath } from './carrier-dialer.js';
 import { actOnMachineVerdict } from './machine-verdict.js';
 import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
 
@@ -49,6 +50,8 @@ export interface PlivoFamilyCarrier {
   label: string;
   streamDocument(options: PlivoStreamDocumentOptions): PlivoAnswerDocument;
   rejectDocument(options: PlivoRejectDocumentOptions): PlivoAnswerDocument;
+  /** What a transferred call does: dial the destination. */
+  dialDocument(options: PlivoDialDocumentOptions): PlivoAnswerDocument;
   verifySignature(request: PlivoSignedRequest): boolean;
   acceptMedia(socket: WebSocket, options: PlivoAcceptOptions): Promise<PlivoAccepted>;
 }
@@ -57,6 +60,7 @@ export interface PlivoFamilyCarrier {
 const START_TIMEOUT_MS = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DIGITS_ONLY_NUMBER = /^[1-9][0-9]{7,14}$/;
+const E164 = /^\+[1-9][0-9]{6,14}$/;
 
 /** Spoken to callers of a number no agent takes; never names the business or the reason. */
 const NOT_IN_SERVICE = 'Sorry, this number cannot take your call right now. Please try again later. Goodbye.';
@@ -208,6 +212,22 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
         },
       }),
     );
+  });
+
+  // A transfer the agent made: the carrier fetches what the call should do now (dial the destination).
+  app.post(transferDocumentPath(carrier, ':carrierCallId'), async (request, reply) => {
+    const { carrierCallId } = request.params as { carrierCallId: string };
+    const { to } = request.query as { to?: string };
+    const call = await findCallCarrier(deps.db, { carrier, carrierCallId });
+    if (!call?.credentialId) return forbidden(reply, 'transfer document for an unknown call');
+    const secret = await carrierSecret(deps, call.organizationId, call.credentialId);
+    const path = `${transferDocumentPath(carrier, carrierCallId)}?to=${encodeURIComponent(to ?? '')}`;
+    if (!signatureValid(request, path, secret['authToken'])) {
+      return forbidden(reply, 'forged or missing signature', { callId: call.callId });
+    }
+    if (!to || !E164.test(to)) return invalid(reply, 'to must be an E.164 number');
+    log.info({ callId: call.callId }, 'transferring the call');
+    return xml(reply, family.dialDocument({ to }));
   });
 
   /** Callbacks: inbound calls' at the number's status URL, outbound calls' at one with our call id. */

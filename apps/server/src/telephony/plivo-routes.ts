@@ -2,6 +2,7 @@
 // the hangup callback and the media socket, all in plivo-family-routes.ts. What is Plivo's own here is
 // its X-Plivo-Signature-V3 (which covers the POST fields) and its media socket accepting μ-law only.
 import {
+  buildPlivoDialDocument,
   buildPlivoRejectDocument,
   buildPlivoStreamDocument,
   PlivoMediaTransport,
@@ -16,6 +17,7 @@ const PLIVO: PlivoFamilyCarrier = {
   label: 'Plivo',
   streamDocument: buildPlivoStreamDocument,
   rejectDocument: buildPlivoRejectDocument,
+  dialDocument: buildPlivoDialDocument,
   verifySignature: verifyPlivoSignature,
   acceptMedia: (socket, options) => PlivoMediaTransport.accept(socket, options),
 };

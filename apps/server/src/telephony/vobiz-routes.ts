@@ -2,6 +2,7 @@
 // routes are plivo-family-routes.ts; what is Vobiz's own is X-Vobiz-Signature-V3/V2, which signs only
 // the URL (not the POST fields: the media token, not the body, is what the socket is trusted on).
 import {
+  buildVobizDialDocument,
   buildVobizRejectDocument,
   buildVobizStreamDocument,
   VobizMediaTransport,
@@ -17,6 +18,7 @@ const VOBIZ: PlivoFamilyCarrier = {
   // No `maxRetries`: the media token is single-use, so a reconnect's fresh `start` would be refused.
   streamDocument: buildVobizStreamDocument,
   rejectDocument: buildVobizRejectDocument,
+  dialDocument: buildVobizDialDocument,
   verifySignature: verifyVobizSignature,
   acceptMedia: (socket, options) => VobizMediaTransport.accept(socket, options),
 };

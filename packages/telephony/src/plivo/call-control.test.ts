@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startPlivoRestSimulator } from '@parley/testkit';
 import type { PlivoRestSimulator } from '@parley/testkit';
 import { TelephonyError } from '../carrier.js';
@@ -181,6 +181,8 @@ describe('PlivoCallControl against the Plivo simulator', () => {
       responseStatus: 202,
     });
     expect(transfer!.body).toMatchObject({ legs: 'aleg', aleg_method: 'POST' });
+    // Plivo then fetches the transfer's document, signed like a callback.
+    await vi.waitFor(() => expect(simulator.callbacks.map((cb) => cb.kind)).toContain('transfer'));
 
     await control.hangUp(callUuid);
     expect(simulator.call(carrierCallId).status).toBe('completed');
@@ -191,7 +193,8 @@ describe('PlivoCallControl against the Plivo simulator', () => {
       carrierReason: 'Normal Hangup',
     });
     expect(webhooks.signatureChecks.every(Boolean)).toBe(true);
-    expect(webhooks.signatureChecks).toHaveLength(4); // ring, answer, machine detection, hangup
+    // ring, answer, machine detection, the transfer's document, hangup
+    expect(webhooks.signatureChecks).toHaveLength(5);
   });
 
   it('posts arbitrary signed callbacks that Parley verifies and parses', async () => {

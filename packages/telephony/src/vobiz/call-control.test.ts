@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startVobizRestSimulator } from '@parley/testkit';
 import type { VobizRestSimulator } from '@parley/testkit';
 import { TelephonyError } from '../carrier.js';
@@ -88,15 +88,19 @@ describe('VobizCallControl against the Vobiz simulator', () => {
     await simulator.answer(carrierCallId);
     await control.sendDtmf(carrierCallId, '9');
     await control.transfer(carrierCallId, '+919876500000');
+    // The carrier fetches the transfer's document, signed like a callback.
+    await vi.waitFor(() => expect(received).toHaveLength(3));
     await simulator.hangup(carrierCallId, 'completed');
     expect(received.map((entry) => [entry.verified, entry.params['Event']])).toEqual([
       [true, 'Ring'],
       [true, 'StartApp'],
+      [true, 'Transfer'],
       [true, 'Hangup'],
     ]);
     const updates = received.map((entry) => parseVobizStatusCallback(entry.params));
     expect(updates.map((update) => update.ok && update.update.status)).toEqual([
       'ringing',
+      'in_progress',
       'in_progress',
       'completed',
     ]);

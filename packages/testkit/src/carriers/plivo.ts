@@ -192,7 +192,7 @@ export interface RecordedPlivoRequest {
 }
 
 export interface SentPlivoCallback {
-  kind: 'answer' | 'ring' | 'hangup' | 'machine_detection';
+  kind: 'answer' | 'ring' | 'hangup' | 'machine_detection' | 'transfer';
   url: string;
   form: URLSearchParams;
   responseStatus: number;
@@ -394,6 +394,14 @@ export class PlivoRestSimulator {
     if (typeof url !== 'string' || !url) {
       throw new Error(`${this.flavour.label} simulator: call ${call.requestUuid} has no ${urlField}`);
     }
+    return this.post(kind, url, form);
+  }
+
+  private async post(
+    kind: SentPlivoCallback['kind'],
+    url: string,
+    form: URLSearchParams,
+  ): Promise<SentPlivoCallback> {
     const reply = await postSignedForm(url, form, this.flavour.sign(this.authToken, url, form));
     const callback: SentPlivoCallback = {
       kind,
@@ -535,6 +543,9 @@ export class PlivoRestSimulator {
       return fail(400, 'aleg_url is required for legs=aleg');
     call.transfers.push(url);
     reply(202, { message: 'call transferred', call_uuids: [callUuid] });
+    // The carrier then fetches the document the call goes on with, signed like any callback (see
+    // `callbacks`, kind `transfer`, for what was answered).
+    void this.post('transfer', url, this.fields(call, 'in-progress', 'Transfer')).catch(() => {});
   }
 
   private sendDigits(
