@@ -23,6 +23,20 @@ export const LAYERS = {
     allowed: ['@parley/contracts', '@parley/services'],
     hint: 'routes call a @parley/services verb, never @parley/db',
   },
+  // `parley call simulate` runs the test kit's simulators; this one module loads it, and only when the
+  // command runs (it answers a clear error on an install without development dependencies).
+  'apps/server/src/cli/simulators.ts': {
+    allowed: [
+      '@parley/contracts',
+      '@parley/services',
+      '@parley/db',
+      '@parley/voice',
+      '@parley/providers',
+      '@parley/telephony',
+      '@parley/testkit',
+    ],
+    hint: 'only the simulator module of the CLI may load the test kit',
+  },
   'apps/server': {
     allowed: [
       '@parley/contracts',

@@ -10,6 +10,7 @@ import {
   migrateCommand,
   userCreateCommand,
 } from './cli/commands.js';
+import { CALL_SIMULATE_USAGE, callSimulateCommand } from './cli/call-simulate.js';
 import { serve } from './cli/serve.js';
 import { VERSION } from './version.js';
 
@@ -24,6 +25,9 @@ Usage:
   parley admin grant|revoke <email>                            make or unmake an instance administrator
   parley credentials rotate                                    re-encrypt credentials with PARLEY_SECRET_KEY
   parley doctor                                                check configuration and database
+  parley call simulate --agent ID [--carrier twilio] [--say "text" ...] [--url URL]
+                                                               a whole call to the running server through
+                                                               simulators: transcript and per-turn latency
 
 Configuration comes from the environment and an optional .env file (see the README).`;
 
@@ -74,6 +78,9 @@ async function run(argv: string[]): Promise<number> {
     case 'admin':
       await adminCommand(config, rest);
       return 0;
+    case 'call':
+      if (sub !== 'simulate') throw new UsageError(CALL_SIMULATE_USAGE);
+      return callSimulateCommand(config, args);
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }

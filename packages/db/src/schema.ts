@@ -271,6 +271,11 @@ export const calls = pgTable(
     recordingDurationMs: integer('recording_duration_ms'),
     /** Per-turn latency summary (p50/p95 of each stage), written when the call ends. */
     latency: jsonb('latency').$type<Record<string, unknown>>(),
+    /**
+     * Set only on calls `parley call simulate` started: the loopback URLs of the provider simulators
+     * that carry it instead of the agent's providers. Server-only: the API never accepts or returns it.
+     */
+    simulation: jsonb('simulation').$type<Record<string, unknown>>(),
     createdAt: createdAt(),
     answeredAt: timestamp('answered_at', { withTimezone: true }),
     endedAt: timestamp('ended_at', { withTimezone: true }),

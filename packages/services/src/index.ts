@@ -89,3 +89,9 @@ export {
   type SweptCalls,
   type UnansweredCallSweep,
 } from './calls/sweep-unanswered-calls.js';
+export {
+  beginSimulatedCall,
+  findCallSimulation,
+  type SimulatedCallStart,
+} from './calls/begin-simulated-call.js';
+export { getSimulatedCallReport, type SimulatedCallReport } from './calls/simulated-call-report.js';

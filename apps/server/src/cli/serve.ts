@@ -9,6 +9,7 @@ import { createLogger } from '../logger.js';
 import { openRuntime, readiness } from '../runtime.js';
 import { CarrierDialer } from '../telephony/carrier-dialer.js';
 import { registerTelephony } from '../telephony/register-telephony.js';
+import { simulationRoutes } from '../telephony/simulation-routes.js';
 import { VoiceRuntime } from '../telephony/voice-runtime.js';
 import { VERSION } from '../version.js';
 
@@ -61,7 +62,18 @@ export async function serve(config: Config): Promise<void> {
     logger,
     ...(redis ? { redis } : {}),
     ...(voice
-      ? { extraRoutes: (app) => registerTelephony(app, { deps: runtime.deps, runtime: voice, logger }) }
+      ? {
+          extraRoutes: async (app) => {
+            await registerTelephony(app, { deps: runtime.deps, runtime: voice, logger });
+            // `parley call simulate` (operator-signed, outside the REST API).
+            await simulationRoutes(app, {
+              deps: runtime.deps,
+              runtime: voice,
+              logger,
+              instanceSecret: runtime.secret.secret,
+            });
+          },
+        }
       : {}),
   });
 

@@ -35,6 +35,7 @@ import {
 } from './call-actions.js';
 import { nowOf, systemOrgContext } from './telephony-env.js';
 import { buildSessionSetup, SessionSetupError, type SessionSetup } from './session-config.js';
+import { simulatedSessionInputs } from './simulation.js';
 import type { VoicemailPlan } from './session-config.js';
 
 export interface VoiceRuntimeOptions {
@@ -259,8 +260,10 @@ export class VoiceRuntime {
     const { call } = claimed;
     const org = await systemOrgContext(this.options.deps, call.organizationId);
     const direction = call.direction;
+    // `parley call simulate`: the call runs on the operator's simulators, never the agent's keys.
+    const simulated = call.simulation ? simulatedSessionInputs(claimed.agentConfig, call.simulation) : null;
     return buildSessionSetup(
-      claimed.agentConfig,
+      simulated?.versionConfig ?? claimed.agentConfig,
       {
         callId: call.id,
         direction,
@@ -268,8 +271,8 @@ export class VoiceRuntime {
         variables: call.variables,
         now: this.now(),
       },
-      (credentialId) => resolveCredentialSecret(org, credentialId),
-      this.options.providerUrls,
+      simulated?.credentials ?? ((credentialId) => resolveCredentialSecret(org, credentialId)),
+      simulated?.providerUrls ?? this.options.providerUrls,
     );
   }
 

@@ -1,0 +1,168 @@
+// The server's side of `parley call simulate`. Two operator routes, outside the REST API and its
+// OpenAPI document, believed only with a signature under the instance secret (operator-signature.ts):
+// one creates a simulated call, one reads its transcript and latencies afterwards. And the media socket
+// of simulated calls: it speaks Twilio's protocol, but there is no carrier account to sign with, so the
+// call's single-use media token is the only credential — and it opens only calls marked as simulated.
+// Real calls keep their carrier routes, signatures and all.
+import {
+  beginSimulatedCall,
+  claimCallMedia,
+  findCallSimulation,
+  getSimulatedCallReport,
+  ServiceError,
+  type ServiceContext,
+} from '@parley/services';
+import { TwilioMediaError, TwilioMediaTransport } from '@parley/telephony';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { OPERATOR_SIGNATURE_HEADER, OperatorSignatureVerifier } from '../operator-signature.js';
+import { CallSimulation, simulationProblem } from './simulation.js';
+import { nowOf, type TelephonyEnv } from './telephony-env.js';
+
+export const SIMULATIONS_PATH = '/internal/simulations';
+/** Where a simulated call's caller opens its media socket, per carrier protocol. */
+export const simulatedMediaPath = (carrier: string, callId: string) =>
+  `/media/simulated/${carrier}/${callId}`;
+
+/** Carriers whose protocol the simulated media socket speaks. */
+export const SIMULATED_CARRIERS = ['twilio'] as const;
+
+const CreateSimulationBody = z.strictObject({
+  agentId: z.uuid(),
+  carrier: z.enum(SIMULATED_CARRIERS),
+  simulation: CallSimulation,
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The caller sends `start` at once; a socket that says nothing is not a caller. */
+const START_TIMEOUT_MS = 10_000;
+
+export interface SimulationEnv extends TelephonyEnv {
+  /** PARLEY_SECRET_KEY: operator requests are signed under a key derived from it. */
+  instanceSecret: string;
+}
+
+export async function simulationRoutes(app: FastifyInstance, env: SimulationEnv): Promise<void> {
+  const { deps } = env;
+  const log = env.logger.child({ component: 'simulation' });
+  const verifier = new OperatorSignatureVerifier(env.instanceSecret);
+  const operator: ServiceContext = { ...deps, actor: { type: 'system', label: 'cli' }, clientIp: null };
+
+  await app.register(async (scope) => {
+    // The signature covers the body byte for byte, so it is checked before the JSON is parsed.
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) =>
+      done(null, body),
+    );
+    const authorise = (request: FastifyRequest, body: string) => {
+      const header = request.headers[OPERATOR_SIGNATURE_HEADER];
+      const valid = verifier.verify(typeof header === 'string' ? header : undefined, {
+        method: request.method,
+        path: request.url,
+        body,
+      });
+      if (!valid) {
+        log.warn('refused an operator request without a valid signature');
+        throw new ServiceError(
+          'unauthenticated',
+          'Operator requests must be signed with the instance secret',
+        );
+      }
+    };
+
+    scope.post(SIMULATIONS_PATH, { schema: { hide: true } }, async (request, reply) => {
+      const raw = typeof request.body === 'string' ? request.body : '';
+      authorise(request, raw);
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        throw new ServiceError('invalid_json', 'The body is not valid JSON');
+      }
+      const parsed = CreateSimulationBody.safeParse(json);
+      if (!parsed.success) {
+        throw new ServiceError(
+          'invalid_request',
+          'The simulation request is not valid',
+          parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+        );
+      }
+      const { agentId, carrier, simulation } = parsed.data;
+      const started = await beginSimulatedCall(operator, {
+        agentId,
+        carrier,
+        simulation,
+        problemWith: (versionConfig) => simulationProblem(versionConfig, simulation),
+      });
+      log.info({ callId: started.callId, organizationId: started.organizationId }, 'simulated call created');
+      return reply.code(201).send({
+        callId: started.callId,
+        organizationId: started.organizationId,
+        agentVersion: started.agentVersion,
+        mediaToken: started.mediaToken,
+        mediaPath: simulatedMediaPath(carrier, started.callId),
+      });
+    });
+
+    scope.get(`${SIMULATIONS_PATH}/:callId`, { schema: { hide: true } }, async (request) => {
+      authorise(request, '');
+      const { callId } = request.params as { callId: string };
+      if (!UUID.test(callId)) throw new ServiceError('call_not_found', 'No simulated call has this id');
+      return getSimulatedCallReport(operator, callId);
+    });
+  });
+
+  app.get(
+    simulatedMediaPath('twilio', ':callId'),
+    {
+      websocket: true,
+      schema: { hide: true },
+      // Before the upgrade: only a simulated call of this protocol may open here (403 otherwise).
+      preValidation: async (request, reply) => {
+        const { callId } = request.params as { callId: string };
+        const found = UUID.test(callId) ? await findCallSimulation(deps.db, callId) : null;
+        if (!found || found.carrier !== 'twilio') {
+          log.warn({ callId }, 'refused a simulated media socket for a call that is not simulated');
+          return reply.code(403).send({ error: { code: 'forbidden', message: 'Not a simulated call' } });
+        }
+        return undefined;
+      },
+    },
+    (socket, request) => {
+      const { callId } = request.params as { callId: string };
+      void (async () => {
+        let accepted;
+        try {
+          accepted = await TwilioMediaTransport.accept(socket, { startTimeoutMs: START_TIMEOUT_MS });
+        } catch (error) {
+          if (!(error instanceof TwilioMediaError)) throw error;
+          log.warn({ callId, code: error.code }, 'simulated media stream refused before start');
+          return;
+        }
+        const { transport, start } = accepted;
+        let claimed;
+        try {
+          claimed = await claimCallMedia(
+            deps.db,
+            {
+              callId,
+              mediaToken: start.customParameters['token'] ?? '',
+              carrier: 'twilio',
+              runtimeId: env.runtime.runtimeId,
+            },
+            nowOf(deps),
+          );
+        } catch (error) {
+          if (!(error instanceof ServiceError)) throw error;
+          log.warn({ callId }, 'simulated media stream with a token that is not this call’s: closed');
+          await transport.hangUp('unauthorised');
+          return;
+        }
+        await env.runtime.runCall(claimed, transport);
+      })().catch((error: unknown) => {
+        log.error({ err: error, callId }, 'simulated media stream failed');
+        socket.close();
+      });
+    },
+  );
+}
