@@ -8,7 +8,7 @@
 // it: on most carriers a transfer takes the call away from the media stream at once, which would cut
 // the announcement off. The leg's hang-up (see `CallActionsLeg`) does the transfer instead.
 import type { CarrierCallControl } from '@parley/telephony';
-import { parseToolArguments } from '@parley/voice';
+import { LEAVING_TRANSFERRED_CALL, parseToolArguments } from '@parley/voice';
 import type {
   CallTransport,
   ToolDefinition,
@@ -209,8 +209,8 @@ export type LegEnding =
 
 /**
  * The call's transport, whose hang-up carries out an announced transfer first. After a transfer the
- * carrier moves the caller away from our media stream; the socket is then closed as `transferred`,
- * which the carrier transports take as "leave the call, do not end it".
+ * carrier moves the caller away from our media stream; the leg is then closed with
+ * LEAVING_TRANSFERRED_CALL, which the carrier transports take as "leave the call, do not end it".
  */
 export class CallActionsLeg implements CallTransport {
   private endingOfLeg: LegEnding | null = null;
@@ -256,7 +256,7 @@ export class CallActionsLeg implements CallTransport {
       try {
         await this.control.transfer(transfer.number);
         this.endingOfLeg = { kind: 'transferred', destination: transfer.name };
-        await this.inner.hangUp('transferred');
+        await this.inner.hangUp(LEAVING_TRANSFERRED_CALL);
         return;
       } catch (error) {
         this.onTransferFailed(error);

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { ManualClock, decodeMulaw, encodeMulaw } from '@parley/voice';
+import { LEAVING_TRANSFERRED_CALL, ManualClock, decodeMulaw, encodeMulaw } from '@parley/voice';
 import type { TransportEvent } from '@parley/voice';
 import { loadFixture, startTelnyxCaller, startTelnyxRestSimulator } from '@parley/testkit';
 import type { TelnyxCallerOptions, TelnyxRestSimulator } from '@parley/testkit';
@@ -267,6 +267,31 @@ describe('TelnyxMediaTransport with a Telnyx-style caller', () => {
     ]);
     expect(caller.closedBy).toBe('server');
     expect(log.of('hangup')).toEqual([]);
+  });
+
+  it('after a transfer, leaves the call without ending it over REST', async () => {
+    rest ??= await startTelnyxRestSimulator();
+    const control = new TelnyxCallControl({
+      apiKey: rest.apiKey,
+      connectionId: rest.connectionId,
+      baseUrl: rest.baseUrl,
+    });
+    const { carrierCallId } = await control.createCall({
+      to: '+15550001111',
+      from: '+15550002222',
+      answerUrl: 'wss://parley.example/media/telnyx?callId=c_10',
+      statusCallbackUrl: 'https://parley.example/webhooks/telnyx',
+    });
+    const { caller, transport } = await connectCall(
+      { callControlId: carrierCallId },
+      { callControl: control },
+    );
+    await transport.transfer('+15550003333');
+    await transport.hangUp(LEAVING_TRANSFERRED_CALL);
+    await caller.waitFor(() => caller.closedAtMs !== null);
+    const actions = rest.requests.filter((request) => request.callControlId === carrierCallId);
+    expect(actions.map((request) => request.action)).toEqual(['transfer']);
+    expect(caller.closedBy).toBe('server');
   });
 
   it('accepts a stream with the expected streaming auth token and refuses one without', async () => {

@@ -10,7 +10,7 @@
 // Closing the media socket does not end a Call Control call: the leg stays up, silent. So `hangUp`,
 // `transfer` and `sendDtmf` go through Call Control (REST) when `callControl` is given, and the
 // capabilities say so honestly when it is not.
-import { bytesForDurationMs } from '@parley/voice';
+import { bytesForDurationMs, LEAVING_TRANSFERRED_CALL } from '@parley/voice';
 import type { AudioFormat, CallTransport, TransportCapabilities, TransportEvent } from '@parley/voice';
 import type { WebSocket } from 'ws';
 import type { CarrierCallControl, MediaStreamStart } from '../carrier.js';
@@ -256,12 +256,13 @@ export class TelnyxMediaTransport implements CallTransport {
   /**
    * Ends the call: a Call Control hang-up when `callControl` was given (closing the socket alone would
    * leave the leg up), then closes the media socket. Reports no hangup event. A failed REST hang-up is
-   * rethrown after the socket is closed.
+   * rethrown after the socket is closed. After a transfer (LEAVING_TRANSFERRED_CALL) the caller is on
+   * the new leg, so only the socket is closed.
    */
-  async hangUp(_reason: string): Promise<void> {
+  async hangUp(reason: string): Promise<void> {
     this.media.end();
     let failure: unknown = null;
-    if (this.options.callControl) {
+    if (this.options.callControl && reason !== LEAVING_TRANSFERRED_CALL) {
       try {
         await this.options.callControl.hangUp(this.callControlId);
       } catch (error) {

@@ -11,6 +11,12 @@ export type TransportEvent =
   /** The far end hung up or the connection closed. */
   | { type: 'hangup'; reason: string };
 
+/**
+ * The `hangUp` reason after the call was handed to someone else (a transfer): our leg leaves, and a
+ * transport that ends calls through its carrier's API must not end this one.
+ */
+export const LEAVING_TRANSFERRED_CALL = 'transferred';
+
 export interface TransportCapabilities {
   /** The far end echoes marks; without it playback progress is estimated from the clock. */
   marks: boolean;
@@ -31,6 +37,6 @@ export interface CallTransport {
   clear(): void;
   sendDtmf?(digits: string): Promise<void>;
   transfer?(destination: string): Promise<void>;
-  /** Ends the call from our side. */
+  /** Ends the call from our side (or only leaves it: LEAVING_TRANSFERRED_CALL). */
   hangUp(reason: string): Promise<void>;
 }
