@@ -6,7 +6,10 @@ export interface TurnLatency {
   turnId: number;
   /** Last voiced VAD window → turn committed (includes the configured silence). */
   endpointingMs: number | null;
-  /** Caller stopped speaking → final transcript received. */
+  /**
+   * Caller stopped speaking → final transcript received; null when the turn was committed before a
+   * final covering the caller's last words arrived (its end was still an interim).
+   */
   sttMs: number | null;
   /** Model request sent → first text token. */
   llmFirstTokenMs: number | null;

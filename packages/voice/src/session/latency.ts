@@ -55,7 +55,10 @@ export class LatencyTracker {
     const span = (from: LatencyMark, to: LatencyMark): number | null =>
       marks[from] !== undefined && marks[to] !== undefined ? Math.round(marks[to]! - marks[from]!) : null;
     const endpointingMs = span('lastVoiced', 'committed');
-    const sttMs = span('lastVoiced', 'finalTranscript');
+    // A final that came before the caller's last words (a final for the first half of a sentence, the
+    // rest still an interim at the commit) measured nothing about the end of speech.
+    const sttSpan = span('lastVoiced', 'finalTranscript');
+    const sttMs = sttSpan !== null && sttSpan >= 0 ? sttSpan : null;
     const llmFirstTokenMs = span('llmRequest', 'llmFirstToken');
     const ttsFirstByteMs = span('ttsRequest', 'ttsFirstByte');
     const voiceToVoiceMs = span('lastVoiced', 'firstAudioOut');
