@@ -124,6 +124,8 @@ describe('placing a call', () => {
       credentialId: s.credentialId,
       from: s.from,
       to: CALLEE,
+      // The agent's voicemail settings default to detecting answering machines.
+      machineDetection: true,
     });
     expect((await s.user.client.get(`/api/v1/calls/${call.id}`)).body).toEqual(call);
     const [audit] = await auditRows(h.database, s.user.organizationId, 'call.create');
