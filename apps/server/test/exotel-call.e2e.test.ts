@@ -7,10 +7,12 @@
 // whose StreamUrl is the call's media URL with a token issued at dial time, the status callbacks at
 // the call's own URL, the conversation, and the calls that never connect keeping Exotel's status.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { asc, eq, transcriptTurns } from '@parley/db';
 import { createOutboundCall, createPhoneNumber, type OrgContext } from '@parley/services';
 import {
   loadFixture,
   startExotelCaller,
+  TTS_SIM_MS_PER_CHARACTER,
   startExotelRestSimulator,
   type ExotelCaller,
   type ExotelRestSimulator,
@@ -21,6 +23,7 @@ import { registerTelephony } from '../src/telephony/register-telephony.js';
 import {
   agentTurn,
   expectRecordedConversation,
+  GREETING,
   REPLY,
   startInboundCallWorld,
   type InboundCallWorld,
@@ -36,6 +39,7 @@ const CALLER = '09876543210';
 /** Whom outbound calls dial. */
 const CALLEE = '+919876543210';
 const ACCOUNT_SID = 'acme-account';
+const GOODBYE = 'Thanks for calling, goodbye!';
 
 let world: InboundCallWorld;
 let exotel: ExotelRestSimulator;
@@ -247,6 +251,67 @@ describe('an outbound Exotel call', () => {
       mediaTokenHash: null,
     });
     expect(caller.nonCompliantChunks).toBe(0);
+  });
+
+  it('is ended by the agent once its goodbye has been heard, by closing the stream', async () => {
+    const placed = await place();
+    const sid = placed.carrierCallId!;
+    await exotel.sendStatusCallback(sid, { status: 'ringing' });
+    await exotel.sendStatusCallback(sid, { status: 'in-progress' });
+    const callee = await connect(exotel.calls.get(sid)!.streamUrl, sid);
+    const requestsBefore = exotel.requests.length;
+    await agentTurn(listening(callee), 0);
+    const fixture = loadFixture('opening-hours');
+    world.sims.stt.queueUtterance(fixture.transcript!);
+    world.sims.llm.script({ toolCalls: [{ name: 'end_call', arguments: '{}' }] }, { text: GOODBYE });
+    const { endedAtMs } = await callee.play('opening-hours');
+
+    // Exotel has no API to hang up a call: the agent's side closes the stream once the goodbye has
+    // played out, which ends the Voicebot applet (and with it the call, its flow having nothing after).
+    await callee.waitFor(() => callee.closedBy === 'server', 15_000);
+    const goodbyeStarted = callee.firstNonSilentOutboundAfter(endedAtMs);
+    expect(goodbyeStarted).not.toBeNull();
+    expect(callee.closedAtMs! - goodbyeStarted!).toBeGreaterThan(
+      GOODBYE.length * TTS_SIM_MS_PER_CHARACTER - 300,
+    );
+    expect(exotel.requests).toHaveLength(requestsBefore);
+    await vi.waitFor(
+      async () =>
+        expect(await world.callRow(placed.id)).toMatchObject({
+          status: 'completed',
+          endReason: 'agent_hangup',
+        }),
+      { timeout: 10_000, interval: 50 },
+    );
+    const turns = await world.database.db
+      .select()
+      .from(transcriptTurns)
+      .where(eq(transcriptTurns.callId, placed.id))
+      .orderBy(asc(transcriptTurns.seq));
+    expect(turns.map((t) => [t.role, t.text])).toEqual([
+      ['agent', GREETING],
+      ['user', fixture.transcript],
+      ['agent', GOODBYE],
+    ]);
+    expect(callee.nonCompliantChunks).toBe(0);
+
+    // Exotel's terminal callback that follows changes nothing.
+    const terminal = await exotel.sendStatusCallback(sid, { status: 'completed' });
+    expect(terminal.status).toBe(204);
+    expect(await world.callRow(placed.id)).toMatchObject({
+      status: 'completed',
+      endReason: 'agent_hangup',
+      answeredAt: expect.any(Date),
+    });
+  });
+
+  it('is dialled without machine detection, which Exotel does not offer, even for an agent asking for it', async () => {
+    const agentId = await world.publishedAgent({ voicemail: { detect: true, action: 'hang_up' } });
+    const placed = await createOutboundCall(dialing, { agentId, to: CALLEE, from: NUMBER });
+    expect(placed).toMatchObject({ status: 'queued', transport: 'exotel' });
+    const dial = exotel.requests.at(-1)!;
+    expect(dial.path).toBe(`/v1/Accounts/${ACCOUNT_SID}/Calls/connect`);
+    expect(Object.keys(dial.form).filter((field) => /machine|amd|detect/i.test(field))).toEqual([]);
   });
 
   it('refuses a status callback without the URL token of the number’s credential', async () => {

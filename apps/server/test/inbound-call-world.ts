@@ -1,4 +1,4 @@
-// Test-only: a running Parley for the Exotel and Telnyx inbound-call suites — a test database, the
+// Test-only: a running Parley for the carrier e2e suites — a test database, the
 // provider simulators (STT, LLM, TTS), a voice runtime, the HTTP app with the carrier routes the suite
 // mounts, an organization with a published agent — and the assertions on a finished call's record.
 import { existsSync } from 'node:fs';

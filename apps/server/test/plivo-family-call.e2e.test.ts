@@ -4,46 +4,25 @@
 // record written as it happened (events, transcript, recording); then the refusals (forged signatures,
 // unknown numbers, a socket presenting another call's token) and a call that never connected. Then
 // outbound calls placed through the service and the carriers' REST simulators: the create request,
-// ringing, the answer URL the carrier fetches once the callee picks up, the conversation, and the
-// calls that never connect (busy, no answer, failed) keeping the carrier's reason.
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
+// ringing, the answer URL the carrier fetches once the callee picks up, the conversation, the agent
+// ending the call (end_call), in-call actions, answering machines (hang up, or leave a message), and the
+// calls that never connect (busy, no answer, failed) keeping the carrier's reason. The world (database,
+// simulators, runtime, app, agent) is the shared one of inbound-call-world.ts.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { asc, callEvents, calls, eq, transcriptTurns, type DatabaseHandle } from '@parley/db';
-import { createTestDatabase } from '@parley/db/testing';
-import type { AgentConfigInput } from '@parley/contracts';
+import { asc, calls, eq, transcriptTurns } from '@parley/db';
+import { cancelCall, createOutboundCall, createPhoneNumber } from '@parley/services';
 import {
-  createAgent,
-  cancelCall,
-  createCredential,
-  createOutboundCall,
-  createPhoneNumber,
-  createUserAsOperator,
-  operatorOrgContext,
-  publishAgent,
-  SecretBox,
-  type OrgContext,
-  type ServiceContext,
-  type ServiceDeps,
-} from '@parley/services';
-import {
-  constant,
   loadFixture,
   parsePlivoXml,
   placePlivoInboundCall,
   placeVobizInboundCall,
   signPlivoCallback,
   signVobizCallback,
-  startCartesiaSimulator,
-  startLlmSimulator,
   startPlivoCaller,
   startPlivoRestSimulator,
-  startSttSimulator,
   startVobizCaller,
   startVobizRestSimulator,
+  TTS_SIM_MS_PER_CHARACTER,
   type PlivoCaller,
   type PlivoCallerOptions,
   type PlivoInboundCallOptions,
@@ -51,17 +30,18 @@ import {
   type PlivoRestSimulator,
   type PlivoRestSimulatorOptions,
 } from '@parley/testkit';
-import { parseWav } from '@parley/voice';
-import { buildApp, type App } from '../src/api/app.js';
-import { readiness } from '../src/runtime.js';
-import { CarrierDialer } from '../src/telephony/carrier-dialer.js';
 import { registerTelephony } from '../src/telephony/register-telephony.js';
-import { VoiceRuntime } from '../src/telephony/voice-runtime.js';
+import {
+  expectRecordedConversation,
+  GREETING,
+  REPLY,
+  startInboundCallWorld,
+  type InboundCallWorld,
+} from './inbound-call-world.js';
 
 const SALES = '+15550009999';
 const CALLER = '+15557654321';
-const GREETING = 'Hello, thanks for calling Acme. How can I help?';
-const REPLY = 'We open at nine on Saturdays.';
+const GOODBYE = 'Thanks for calling, goodbye!';
 
 /** What differs between the two carriers, as far as this suite is concerned. */
 interface CarrierCase {
@@ -104,126 +84,34 @@ const CASES: CarrierCase[] = [
   },
 ];
 
-let database: DatabaseHandle;
-let app: App;
-let voice: VoiceRuntime;
-let deps: ServiceDeps;
-let org: OrgContext;
-let recordingsDir: string;
-let agentId: string;
-/** The agent's configuration, for variants of it. */
-let agentConfig: AgentConfigInput;
+let world: InboundCallWorld;
 /** The carriers' REST simulators, by carrier. */
 const rests = new Map<string, PlivoRestSimulator>();
 const authIdOf = (carrier: string) => `MA${carrier.toUpperCase()}0001`;
-let sims: {
-  stt: Awaited<ReturnType<typeof startSttSimulator>>;
-  llm: Awaited<ReturnType<typeof startLlmSimulator>>;
-  tts: Awaited<ReturnType<typeof startCartesiaSimulator>>;
-};
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  recordingsDir = await mkdtemp(path.join(tmpdir(), 'parley-recordings-'));
-  sims = {
-    stt: await startSttSimulator({ apiKey: 'dg-key', finalLatencyMs: 20 }),
-    llm: await startLlmSimulator({
-      apiKey: 'llm-key',
-      firstTokenLatency: constant(30),
-      tokensPerSecond: 200,
-    }),
-    tts: await startCartesiaSimulator({ apiKey: 'tts-key', firstByteLatencyMs: 20 }),
-  };
-  deps = {
-    db: database.db,
-    secretBox: new SecretBox('test secret key that is long enough to be accepted'),
-    publicUrl: 'http://127.0.0.1',
-    signupEnabled: true,
-    sessionTtlMs: 3600_000,
-  };
-  const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
-  voice = await VoiceRuntime.start({
-    deps,
-    runtimeId: 'test-runtime',
-    recordingsDir,
-    providerUrls: { deepgram: sims.stt.url, openai: sims.llm.url, cartesia: sims.tts.baseUrl },
-    logger,
-    // The dialer (made below, once the carrier simulators run) also acts on live calls.
-    callControl: { callControlFor: (call) => (deps.dialer as CarrierDialer).callControlFor(call) },
-  });
-  app = await buildApp({
-    deps,
-    version: 'test',
-    role: 'all',
-    bodyLimitBytes: 64 * 1024,
-    trustProxy: false,
-    loginRateLimitPerMinute: 1000,
-    checkReady: () => readiness(database),
-    extraRoutes: (scope) => registerTelephony(scope, { deps, runtime: voice, logger }),
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  deps.publicUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-
   for (const c of CASES) {
     rests.set(c.carrier, await c.startRest({ authId: authIdOf(c.carrier), authToken: c.authToken }));
   }
-  deps.dialer = new CarrierDialer({
-    deps,
+  world = await startInboundCallWorld((app, env) => registerTelephony(app, env), {
     carrierApiUrls: Object.fromEntries([...rests].map(([carrier, rest]) => [carrier, rest.baseUrl])),
   });
-  const system: ServiceContext = { ...deps, actor: { type: 'system', label: 'test' }, clientIp: null };
-  const { organizationId } = await createUserAsOperator(system, {
-    email: 'owner@acme.test',
-    password: 'correct horse battery',
-    name: 'Owner',
-    organizationName: 'Acme',
-    isInstanceAdmin: false,
-  });
-  org = await operatorOrgContext(system, organizationId);
-  const credential = async (provider: string, values: Record<string, string>) =>
-    (await createCredential(org, { name: provider, provider: provider as 'openai', values })).id;
-  agentConfig = {
-    name: 'Reception',
-    systemPrompt: 'You answer questions about opening hours.',
-    firstMessage: GREETING,
-    stt: { provider: 'deepgram', credentialId: await credential('deepgram', { apiKey: 'dg-key' }) },
-    llm: {
-      provider: 'openai',
-      model: 'gpt-4o-mini',
-      credentialId: await credential('openai', { apiKey: 'llm-key' }),
-    },
-    tts: {
-      provider: 'cartesia',
-      voice: 'voice-1',
-      credentialId: await credential('cartesia', { apiKey: 'tts-key' }),
-    },
-    turnTaking: { endpointingSilenceMs: 400, minInterruptionSpeechMs: 200 },
-  };
-  const agent = await createAgent(org, agentConfig);
-  await publishAgent(org, agent.id);
-  agentId = agent.id;
   for (const c of CASES) {
-    await createPhoneNumber(org, {
+    await createPhoneNumber(world.org, {
       carrier: c.carrier,
       number: c.number,
-      credentialId: await credential(c.carrier, { authId: authIdOf(c.carrier), authToken: c.authToken }),
-      inboundAgentId: agent.id,
+      credentialId: await world.credential(c.carrier, {
+        authId: authIdOf(c.carrier),
+        authToken: c.authToken,
+      }),
+      inboundAgentId: world.agentId,
     });
   }
 });
 
 afterAll(async () => {
-  await voice?.close();
-  await app?.close();
-  await Promise.all([
-    sims?.stt.close(),
-    sims?.llm.close(),
-    sims?.tts.close(),
-    ...[...rests.values()].map((rest) => rest.close()),
-  ]);
-  await database?.close();
-  if (recordingsDir) await rm(recordingsDir, { recursive: true, force: true });
+  await world?.close();
+  await Promise.all([...rests.values()].map((rest) => rest.close()));
 });
 
 /**
@@ -242,12 +130,11 @@ async function agentTurn(caller: PlivoCaller, afterMs: number, quietMs = 500): P
   return started;
 }
 
-const rowOf = async (callId: string) =>
-  (await database.db.select().from(calls).where(eq(calls.id, callId)))[0];
+const rowOf = (callId: string) => world.callRow(callId);
 
 describe.each(CASES)('an inbound $carrier call', (c) => {
-  const answerUrl = () => `${deps.publicUrl}/webhooks/${c.carrier}/inbound`;
-  const statusUrl = () => `${deps.publicUrl}/webhooks/${c.carrier}/status`;
+  const answerUrl = () => `${world.deps.publicUrl}/webhooks/${c.carrier}/inbound`;
+  const statusUrl = () => `${world.deps.publicUrl}/webhooks/${c.carrier}/status`;
 
   /** POSTs form fields to `url`, signed as the carrier signs them (or with the given headers). */
   const post = (url: string, fields: Record<string, string>, headers?: Record<string, string>) => {
@@ -297,7 +184,9 @@ describe.each(CASES)('an inbound $carrier call', (c) => {
       contentType: 'audio/x-mulaw;rate=8000',
     });
     const callId = placed.streamUrl.split('/').at(-1)!;
-    expect(placed.streamUrl).toBe(`${deps.publicUrl.replace(/^http/, 'ws')}/media/${c.carrier}/${callId}`);
+    expect(placed.streamUrl).toBe(
+      `${world.deps.publicUrl.replace(/^http/, 'ws')}/media/${c.carrier}/${callId}`,
+    );
 
     // The greeting is heard: real audio, played out to its last checkpoint.
     await agentTurn(caller, 0);
@@ -305,68 +194,21 @@ describe.each(CASES)('an inbound $carrier call', (c) => {
     expect(caller.invalidMessages).toEqual([]);
 
     const fixture = loadFixture('opening-hours');
-    sims.stt.queueUtterance(fixture.transcript!);
-    sims.llm.script({ text: REPLY });
+    world.sims.stt.queueUtterance(fixture.transcript!);
+    world.sims.llm.script({ text: REPLY });
     const { endedAtMs } = await caller.play('opening-hours');
     await agentTurn(caller, endedAtMs);
     await caller.hangUp();
 
-    await vi.waitFor(
-      async () => {
-        expect(await rowOf(callId)).toMatchObject({ status: 'completed', endReason: 'caller_hangup' });
-      },
-      { timeout: 10_000, interval: 50 },
-    );
-    const row = await rowOf(callId);
+    // Completed by the hang-up, with the transcript, the events in order and a recording as long as
+    // the call; on this call's own fields as the carrier gave them.
+    const row = await expectRecordedConversation(world, callId, fixture.transcript!);
     expect(row).toMatchObject({
-      organizationId: org.organizationId,
-      direction: 'inbound',
       transport: c.carrier,
       carrierCallId: placed.callUuid,
       fromNumber: CALLER,
       toNumber: c.number,
-      runtimeId: 'test-runtime',
-      mediaTokenHash: null,
     });
-
-    const turns = await database.db
-      .select()
-      .from(transcriptTurns)
-      .where(eq(transcriptTurns.callId, callId))
-      .orderBy(asc(transcriptTurns.seq));
-    expect(turns.map((t) => [t.role, t.text])).toEqual([
-      ['agent', GREETING],
-      ['user', fixture.transcript],
-      ['agent', REPLY],
-    ]);
-
-    const events = await database.db
-      .select()
-      .from(callEvents)
-      .where(eq(callEvents.callId, callId))
-      .orderBy(asc(callEvents.seq));
-    expect(events[0]!.type).toBe('call.started');
-    expect(events.at(-1)!.type).toBe('call.ended');
-    expect(events.every((e, i) => i === 0 || e.seq > events[i - 1]!.seq)).toBe(true);
-    const conversation = ['agent.speech.started', 'agent.speech.ended', 'user.turn'];
-    expect(events.filter((e) => conversation.includes(e.type)).map((e) => e.type)).toEqual([
-      'agent.speech.started',
-      'agent.speech.ended',
-      'user.turn',
-      'agent.speech.started',
-      'agent.speech.ended',
-    ]);
-    expect(events.some((e) => e.type === 'turn.latency')).toBe(true);
-
-    // The recording is as long as the call, caller left and agent right.
-    const recordingPath = row!.recordingPath!;
-    expect(existsSync(recordingPath)).toBe(true);
-    const wav = parseWav(new Uint8Array(await readFile(recordingPath)));
-    expect(wav.channels).toBe(2);
-    const recordedMs = (wav.samples.length / wav.channels / wav.sampleRateHz) * 1000;
-    expect(Math.abs(recordedMs - row!.recordingDurationMs!)).toBeLessThan(200);
-    const callMs = row!.endedAt!.getTime() - row!.answeredAt!.getTime();
-    expect(Math.abs(recordedMs - callMs)).toBeLessThan(1000);
 
     // The carrier's hangup callback after the socket closed adds its reason, and changes nothing else.
     const hangup = await post(statusUrl(), {
@@ -398,7 +240,7 @@ describe.each(CASES)('an inbound $carrier call', (c) => {
     const missing = await post(answerUrl(), fields, {});
     expect(missing.status).toBe(403);
     // Nothing was recorded for either.
-    const rows = await database.db.select().from(calls).where(eq(calls.carrierCallId, 'unsigned-call'));
+    const rows = await world.database.db.select().from(calls).where(eq(calls.carrierCallId, 'unsigned-call'));
     expect(rows).toEqual([]);
   });
 
@@ -471,11 +313,15 @@ describe.each(CASES)('an inbound $carrier call', (c) => {
 
 describe.each(CASES)('an outbound $carrier call', (c) => {
   const rest = () => rests.get(c.carrier)!;
-  const answerUrl = (callId: string) => `${deps.publicUrl}/webhooks/${c.carrier}/answer/${callId}`;
-  const statusUrl = (callId: string) => `${deps.publicUrl}/webhooks/${c.carrier}/status/${callId}`;
+  const answerUrl = (callId: string) => `${world.deps.publicUrl}/webhooks/${c.carrier}/answer/${callId}`;
+  const statusUrl = (callId: string) => `${world.deps.publicUrl}/webhooks/${c.carrier}/status/${callId}`;
 
   it('is placed through the REST API, rings, is answered, converses, and is completed', async () => {
-    const placed = await createOutboundCall(org, { agentId, to: CALLER, from: c.number });
+    const placed = await createOutboundCall(world.org, {
+      agentId: world.agentId,
+      to: CALLER,
+      from: c.number,
+    });
     expect(placed).toMatchObject({ status: 'queued', direction: 'outbound', transport: c.carrier });
     const requestUuid = placed.carrierCallId!;
 
@@ -509,7 +355,9 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
       keepCallAlive: 'true',
       contentType: 'audio/x-mulaw;rate=8000',
     });
-    expect(stream?.text).toBe(`${deps.publicUrl.replace(/^http/, 'ws')}/media/${c.carrier}/${placed.id}`);
+    expect(stream?.text).toBe(
+      `${world.deps.publicUrl.replace(/^http/, 'ws')}/media/${c.carrier}/${placed.id}`,
+    );
     const extraHeaders = Object.fromEntries(
       (stream?.attributes['extraHeaders'] ?? '').split(',').map((pair) => pair.split('=')),
     ) as Record<string, string>;
@@ -518,8 +366,8 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
     await agentTurn(caller, 0);
     expect(caller.playedSent.length).toBeGreaterThan(0);
     const fixture = loadFixture('opening-hours');
-    sims.stt.queueUtterance(fixture.transcript!);
-    sims.llm.script({ text: REPLY });
+    world.sims.stt.queueUtterance(fixture.transcript!);
+    world.sims.llm.script({ text: REPLY });
     const { endedAtMs } = await caller.play('opening-hours');
     await agentTurn(caller, endedAtMs);
     await caller.hangUp();
@@ -531,7 +379,7 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
     );
     expect((await rest().hangup(requestUuid, 'completed', 'NORMAL_CLEARING')).responseStatus).toBe(204);
 
-    const turns = await database.db
+    const turns = await world.database.db
       .select()
       .from(transcriptTurns)
       .where(eq(transcriptTurns.callId, placed.id))
@@ -551,16 +399,79 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
     });
   });
 
+  /** The callee picks up: the carrier fetches the answer URL and opens the stream it answered with. */
+  async function answeredStream(requestUuid: string): Promise<PlivoCaller> {
+    const { xml } = await rest().answer(requestUuid);
+    const stream = parsePlivoXml(xml).children.find((verb) => verb.name === 'Stream')!;
+    const extraHeaders = Object.fromEntries(
+      (stream.attributes['extraHeaders'] ?? '').split(',').map((pair) => pair.split('=')),
+    ) as Record<string, string>;
+    return c.startCaller({ url: stream.text, extraHeaders, callId: rest().call(requestUuid).callUuid! });
+  }
+
+  it('is ended by the agent once its goodbye has been heard, by closing the stream', async () => {
+    const placed = await createOutboundCall(world.org, {
+      agentId: world.agentId,
+      to: CALLER,
+      from: c.number,
+    });
+    const requestUuid = placed.carrierCallId!;
+    await rest().ring(requestUuid);
+    const callee = await answeredStream(requestUuid);
+    await agentTurn(callee, 0);
+    const fixture = loadFixture('opening-hours');
+    world.sims.stt.queueUtterance(fixture.transcript!);
+    world.sims.llm.script({ toolCalls: [{ name: 'end_call', arguments: '{}' }] }, { text: GOODBYE });
+    const { endedAtMs } = await callee.play('opening-hours');
+
+    // The agent's side closes the media stream once the goodbye has played out to its last checkpoint.
+    await callee.waitFor(() => callee.closedBy === 'server', 15_000);
+    const goodbyeStarted = callee.nonSilentFrameTimes.find((atMs) => atMs > endedAtMs);
+    expect(goodbyeStarted).toBeDefined();
+    expect(callee.closedAtMs! - goodbyeStarted!).toBeGreaterThan(
+      GOODBYE.length * TTS_SIM_MS_PER_CHARACTER - 300,
+    );
+    const lastCheckpoint = callee.checkpoints.at(-1)!;
+    expect(lastCheckpoint).toMatchObject({ cleared: false, playedAtMs: expect.any(Number) });
+    expect(lastCheckpoint.playedAtMs!).toBeLessThanOrEqual(callee.closedAtMs!);
+    await vi.waitFor(
+      async () =>
+        expect(await rowOf(placed.id)).toMatchObject({ status: 'completed', endReason: 'agent_hangup' }),
+      { timeout: 10_000, interval: 50 },
+    );
+    const turns = await world.database.db
+      .select()
+      .from(transcriptTurns)
+      .where(eq(transcriptTurns.callId, placed.id))
+      .orderBy(asc(transcriptTurns.seq));
+    expect(turns.map((t) => [t.role, t.text])).toEqual([
+      ['agent', GREETING],
+      ['user', fixture.transcript],
+      ['agent', GOODBYE],
+    ]);
+    // Closing the stream is the whole hang-up: with keepCallAlive and nothing after <Stream>, the
+    // carrier ends the call itself. No REST hang-up is sent.
+    const callUuid = rest().call(requestUuid).callUuid!;
+    expect(rest().requests.filter((r) => r.method === 'DELETE' && r.path.includes(callUuid))).toEqual([]);
+
+    // The carrier's hangup callback that follows adds its reason and changes nothing else.
+    expect((await rest().hangup(requestUuid, 'completed', 'NORMAL_CLEARING')).responseStatus).toBe(204);
+    expect(await rowOf(placed.id)).toMatchObject({
+      status: 'completed',
+      endReason: 'agent_hangup',
+      carrierReason: 'Normal Hangup',
+      answeredAt: expect.any(Date),
+    });
+  });
+
   it('lets the agent press keys on the far end’s menu, then transfer the call to a destination', async () => {
-    const agent = await createAgent(org, {
-      ...agentConfig,
+    const agentId = await world.publishedAgent({
       callActions: {
         sendDtmf: true,
         transferDestinations: [{ name: 'sales', number: SALES, message: 'Connecting you to sales.' }],
       },
     });
-    await publishAgent(org, agent.id);
-    const placed = await createOutboundCall(org, { agentId: agent.id, to: CALLER, from: c.number });
+    const placed = await createOutboundCall(world.org, { agentId, to: CALLER, from: c.number });
     const requestUuid = placed.carrierCallId!;
     const { xml } = await rest().answer(requestUuid);
     const callUuid = rest().call(requestUuid).callUuid!;
@@ -572,20 +483,20 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
     await agentTurn(caller, 0);
 
     // An automated menu answered: the agent presses 2 through the carrier's DTMF API.
-    sims.stt.queueUtterance('press two for sales');
-    sims.llm.script(
+    world.sims.stt.queueUtterance('press two for sales');
+    world.sims.llm.script(
       { toolCalls: [{ name: 'send_dtmf', arguments: '{"digits":"2"}' }] },
       { text: 'Waiting for sales.' },
     );
     let { endedAtMs } = await caller.play('opening-hours');
     await agentTurn(caller, endedAtMs);
     expect(rest().call(requestUuid).digits).toEqual(['2']);
-    const offered = (sims.llm.requests.at(-1)!.body.tools ?? []) as { function: { name: string } }[];
+    const offered = (world.sims.llm.requests.at(-1)!.body.tools ?? []) as { function: { name: string } }[];
     expect(offered.map((tool) => tool.function.name)).toEqual(['end_call', 'transfer_call', 'send_dtmf']);
 
     // Then the agent hands the call over: the carrier is pointed at a signed dial document.
-    sims.stt.queueUtterance('yes put me through');
-    sims.llm.script({ toolCalls: [{ name: 'transfer_call', arguments: '{"destination":"sales"}' }] });
+    world.sims.stt.queueUtterance('yes put me through');
+    world.sims.llm.script({ toolCalls: [{ name: 'transfer_call', arguments: '{"destination":"sales"}' }] });
     ({ endedAtMs } = await caller.play('opening-hours'));
     await vi.waitFor(() => expect(rest().callbacks.filter((cb) => cb.kind === 'transfer')).toHaveLength(1), {
       timeout: 15_000,
@@ -600,7 +511,7 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
         expect(await rowOf(placed.id)).toMatchObject({ status: 'completed', endReason: 'transferred' }),
       { timeout: 10_000, interval: 50 },
     );
-    const turns = await database.db
+    const turns = await world.database.db
       .select()
       .from(transcriptTurns)
       .where(eq(transcriptTurns.callId, placed.id))
@@ -616,8 +527,137 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
     expect(forged.status).toBe(403);
   });
 
+  describe('answered by a machine', () => {
+    const MESSAGE = 'Hi {{customer_name}}, this is Acme about your order. Please call us back. Goodbye!';
+    const RENDERED = 'Hi Sam, this is Acme about your order. Please call us back. Goodbye!';
+    const agents = { hangUp: '', leaveMessage: '', noDetection: '' };
+    beforeAll(async () => {
+      const variables = [{ name: 'customer_name', default: 'there' }];
+      agents.hangUp = await world.publishedAgent({
+        variables,
+        voicemail: { detect: true, action: 'hang_up' },
+      });
+      agents.leaveMessage = await world.publishedAgent({
+        variables,
+        voicemail: { detect: true, action: 'leave_message', message: MESSAGE },
+      });
+      agents.noDetection = await world.publishedAgent({ voicemail: { detect: false } });
+    });
+
+    /** Places a call with `agentId`; the callee picks up and the media stream connects. */
+    async function answeredCall(agentId: string) {
+      const placed = await createOutboundCall(world.org, {
+        agentId,
+        to: CALLER,
+        from: c.number,
+        variables: { customer_name: 'Sam' },
+      });
+      const requestUuid = placed.carrierCallId!;
+      await rest().ring(requestUuid);
+      const line = await answeredStream(requestUuid);
+      await vi.waitFor(async () => expect(await rowOf(placed.id)).toMatchObject({ status: 'in_progress' }), {
+        timeout: 10_000,
+        interval: 50,
+      });
+      return { callId: placed.id, requestUuid, line };
+    }
+
+    const waitForVoicemail = (callId: string) =>
+      vi.waitFor(
+        async () =>
+          expect(await rowOf(callId)).toMatchObject({
+            status: 'voicemail',
+            endReason: 'voicemail',
+            answeredBy: 'machine',
+          }),
+        { timeout: 15_000, interval: 50 },
+      );
+
+    it('asks for asynchronous detection at the call’s status URL only when the agent detects voicemail', async () => {
+      const detecting = await createOutboundCall(world.org, {
+        agentId: agents.hangUp,
+        to: CALLER,
+        from: c.number,
+      });
+      expect(rest().call(detecting.carrierCallId!).create).toMatchObject({
+        machine_detection: 'true',
+        machine_detection_url: statusUrl(detecting.id),
+        machine_detection_method: 'POST',
+      });
+      const plain = await createOutboundCall(world.org, {
+        agentId: agents.noDetection,
+        to: CALLER,
+        from: c.number,
+      });
+      expect(rest().call(plain.carrierCallId!).create).not.toHaveProperty('machine_detection');
+      expect(rest().call(plain.carrierCallId!).create).not.toHaveProperty('machine_detection_url');
+      // Neither is answered; they must not hold the organization's lines for the tests after.
+      for (const placed of [detecting, plain]) await cancelCall(world.org, placed.id);
+    });
+
+    it('hangs up on the machine at the verdict, during its greeting, and ends as voicemail', async () => {
+      const { callId, requestUuid, line } = await answeredCall(agents.hangUp);
+      const { machine, callback } = await rest().answerByMachine(requestUuid, line);
+      expect(callback.responseStatus).toBe(204);
+      await waitForVoicemail(callId);
+      expect(line.closedBy).toBe('server');
+      // The verdict came while the greeting played: the machine never got to its beep.
+      expect(machine.hungUpDuringGreeting).toBe(true);
+      expect(machine.recordedSpeechMs()).toBe(0);
+      // Closing the stream hangs up (keepCallAlive, nothing after it): no REST hang-up.
+      const callUuid = rest().call(requestUuid).callUuid!;
+      expect(rest().requests.some((r) => r.method === 'DELETE' && r.path.includes(callUuid))).toBe(false);
+      expect((await rest().hangup(requestUuid, 'completed')).responseStatus).toBe(204);
+      expect(await rowOf(callId)).toMatchObject({ status: 'voicemail', answeredBy: 'machine' });
+    });
+
+    it('leaves the rendered message when the verdict comes at the greeting’s end, then hangs up', async () => {
+      const { callId, requestUuid, line } = await answeredCall(agents.leaveMessage);
+      // A greeting shorter than the detection: the verdict comes as it ends, at the beep.
+      const { machine } = await rest().answerByMachine(requestUuid, line, {
+        verdictAfterMs: Number.POSITIVE_INFINITY,
+      });
+      await waitForVoicemail(callId);
+      expect(line.closedBy).toBe('server');
+      const said = world.sims.tts.utterances
+        .map((u) => u.text)
+        .join(' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+      expect(said.endsWith(RENDERED)).toBe(true);
+      // The machine recorded the whole message after its beep, and nothing else of note.
+      const spokenMs = RENDERED.length * TTS_SIM_MS_PER_CHARACTER;
+      const recordedMs = machine.recordedSpeechMs();
+      expect(recordedMs).toBeGreaterThan(spokenMs - 300);
+      expect(recordedMs).toBeLessThan(spokenMs + 600);
+      expect(await rowOf(callId)).toMatchObject({ carrierReason: 'MachineDetection Machine=true' });
+    });
+
+    it('carries on as usual when a human answers', async () => {
+      const { callId, requestUuid, line } = await answeredCall(agents.leaveMessage);
+      expect((await rest().machineDetected(requestUuid, false)).responseStatus).toBe(204);
+      await agentTurn(line, 0);
+      expect(line.closedBy).toBe(null);
+      await line.hangUp();
+      await rest().hangup(requestUuid, 'completed');
+      await vi.waitFor(
+        async () =>
+          expect(await rowOf(callId)).toMatchObject({
+            status: 'completed',
+            endReason: 'caller_hangup',
+            answeredBy: 'human',
+          }),
+        { timeout: 10_000, interval: 50 },
+      );
+    });
+  });
+
   it('refuses an answer or a callback with a forged signature, and connects nothing', async () => {
-    const placed = await createOutboundCall(org, { agentId, to: CALLER, from: c.number });
+    const placed = await createOutboundCall(world.org, {
+      agentId: world.agentId,
+      to: CALLER,
+      from: c.number,
+    });
     const fields = new URLSearchParams({
       CallUUID: placed.carrierCallId!,
       RequestUUID: placed.carrierCallId!,
@@ -641,7 +681,11 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
   });
 
   it('hangs up instead of streaming when the call ended before the answer arrived', async () => {
-    const placed = await createOutboundCall(org, { agentId, to: CALLER, from: c.number });
+    const placed = await createOutboundCall(world.org, {
+      agentId: world.agentId,
+      to: CALLER,
+      from: c.number,
+    });
     const requestUuid = placed.carrierCallId!;
     await rest().ring(requestUuid);
     await rest().hangup(requestUuid, 'cancel', 'ORIGINATOR_CANCEL');
@@ -650,10 +694,14 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
   });
 
   it('is canceled at the carrier when canceled through the API while it rings', async () => {
-    const placed = await createOutboundCall(org, { agentId, to: CALLER, from: c.number });
+    const placed = await createOutboundCall(world.org, {
+      agentId: world.agentId,
+      to: CALLER,
+      from: c.number,
+    });
     const requestUuid = placed.carrierCallId!;
     await rest().ring(requestUuid);
-    expect(await cancelCall(org, placed.id)).toMatchObject({ status: 'canceled' });
+    expect(await cancelCall(world.org, placed.id)).toMatchObject({ status: 'canceled' });
     expect(rest().call(requestUuid).status).toBe('cancel');
   });
 
@@ -663,7 +711,11 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
     ['failed', 'UNALLOCATED_NUMBER', 'failed'],
   ] as const) {
     it(`ends as ${expected} when the carrier reports ${status}, keeping its reason`, async () => {
-      const placed = await createOutboundCall(org, { agentId, to: CALLER, from: c.number });
+      const placed = await createOutboundCall(world.org, {
+        agentId: world.agentId,
+        to: CALLER,
+        from: c.number,
+      });
       const requestUuid = placed.carrierCallId!;
       await rest().ring(requestUuid);
       const hangup = await rest().hangup(requestUuid, status, cause);

@@ -8,11 +8,13 @@
 // and the calls that never connect keeping Telnyx's hangup cause.
 import websocket from '@fastify/websocket';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { asc, eq, transcriptTurns } from '@parley/db';
 import { createOutboundCall, createPhoneNumber, ServiceError, type OrgContext } from '@parley/services';
 import { decodeTelnyxClientState } from '@parley/telephony';
 import {
   loadFixture,
   startTelnyxCaller,
+  TTS_SIM_MS_PER_CHARACTER,
   startTelnyxRestSimulator,
   type TelnyxCaller,
   type TelnyxRestSimulator,
@@ -23,6 +25,7 @@ import { telnyxRoutes } from '../src/telephony/telnyx-routes.js';
 import {
   agentTurn,
   expectRecordedConversation,
+  GREETING,
   REPLY,
   startInboundCallWorld,
   type InboundCallWorld,
@@ -32,6 +35,7 @@ const NUMBER = '+15550002222';
 /** Registered, but no agent takes its calls. */
 const NUMBER_WITHOUT_AGENT = '+15550003333';
 const CALLER = '+15557654321';
+const GOODBYE = 'Thanks for calling, goodbye!';
 
 let world: InboundCallWorld;
 let telnyx: TelnyxRestSimulator;
@@ -257,6 +261,62 @@ describe('an outbound Telnyx call', () => {
       answeredAt: expect.any(Date),
       runtimeId: 'test-runtime',
       mediaTokenHash: null,
+    });
+  });
+
+  it('is ended by the agent once its goodbye has been heard, with a Call Control hang-up', async () => {
+    const placed = await place();
+    const call = telnyx.calls.get(placed.carrierCallId!)!;
+    await telnyx.sendWebhook(call.callControlId, 'call.initiated');
+    await telnyx.sendWebhook(call.callControlId, 'call.answered');
+    const callee = await connect(call);
+    await agentTurn(listening(callee), 0);
+    const fixture = loadFixture('opening-hours');
+    world.sims.stt.queueUtterance(fixture.transcript!);
+    world.sims.llm.script({ toolCalls: [{ name: 'end_call', arguments: '{}' }] }, { text: GOODBYE });
+    const { endedAtMs } = await callee.play('opening-hours');
+
+    // Closing the stream would leave the leg up, silent: the call is hung up through Call Control,
+    // once, with our API key, after the goodbye played out; then the stream closes.
+    await callee.waitFor(() => callee.closedBy === 'server', 15_000);
+    const goodbyeStarted = callee.firstNonSilentOutboundAfter(endedAtMs);
+    expect(goodbyeStarted).not.toBeNull();
+    expect(callee.closedAtMs! - goodbyeStarted!).toBeGreaterThan(
+      GOODBYE.length * TTS_SIM_MS_PER_CHARACTER - 300,
+    );
+    const hangups = telnyx.requests.filter(
+      (r) => r.callControlId === call.callControlId && r.action === 'hangup',
+    );
+    expect(hangups).toHaveLength(1);
+    expect(hangups[0]!.authorized).toBe(true);
+    await vi.waitFor(
+      async () =>
+        expect(await world.callRow(placed.id)).toMatchObject({
+          status: 'completed',
+          endReason: 'agent_hangup',
+        }),
+      { timeout: 10_000, interval: 50 },
+    );
+    const turns = await world.database.db
+      .select()
+      .from(transcriptTurns)
+      .where(eq(transcriptTurns.callId, placed.id))
+      .orderBy(asc(transcriptTurns.seq));
+    expect(turns.map((t) => [t.role, t.text])).toEqual([
+      ['agent', GREETING],
+      ['user', fixture.transcript],
+      ['agent', GOODBYE],
+    ]);
+
+    // Telnyx's call.hangup for the hang-up we asked for changes nothing.
+    const hangup = await telnyx.sendWebhook(call.callControlId, 'call.hangup', {
+      payload: { hangup_cause: 'normal_clearing', hangup_source: 'caller' },
+    });
+    expect(hangup.status).toBe(200);
+    expect(await world.callRow(placed.id)).toMatchObject({
+      status: 'completed',
+      endReason: 'agent_hangup',
+      answeredAt: expect.any(Date),
     });
   });
 

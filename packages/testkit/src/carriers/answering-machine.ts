@@ -6,7 +6,7 @@ import { loadFixture, type FixtureName } from '../fixtures.js';
 /** 8 kHz: every carrier line here hears the agent as PCM16 8 kHz. */
 const SAMPLES_PER_MS = 8;
 
-/** The media side of a simulated call that a machine can answer (Twilio's and Telnyx's callers). */
+/** The media side of a simulated call a machine can answer (Twilio, Telnyx, Plivo, Vobiz callers). */
 export interface MachineLine {
   /** Clock time that sample 0 of `heardAudio()` stands for. */
   readonly startSentAtMs: number;

@@ -22,6 +22,7 @@ import type { Clock } from '@parley/voice';
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import { loadFixture } from '../fixtures.js';
+import { AnsweringMachine, type AnsweringMachineOptions, type MachineLine } from './answering-machine.js';
 import type { FixtureName } from '../fixtures.js';
 import { sharedFrameTicker } from '../frame-ticker.js';
 import type { FrameTicker, TickerClient } from '../frame-ticker.js';
@@ -333,6 +334,40 @@ export class PlivoRestSimulator {
     form.set('Machine', String(machine));
     form.set('IfMachine', call.create['machine_detection'] === 'hangup' ? 'hangup' : 'continue');
     return this.callback(call, 'machine_detection', 'machine_detection_url', form);
+  }
+
+  /**
+   * An answering machine took the call (answered, its media stream connected as `line`): it plays its
+   * greeting while the carrier's asynchronous detection listens, and the verdict (`Machine=true`) is
+   * POSTed to machine_detection_url `verdictAfterMs` into the greeting, or at its end when the greeting
+   * is shorter. Neither carrier detects the beep, so a long greeting is still playing at the verdict.
+   * Resolves once the greeting has ended (or the call was hung up during it) with the machine, which
+   * records what it hears after its beep, and the callback Parley answered.
+   */
+  async answerByMachine(
+    requestUuid: string,
+    line: MachineLine,
+    options: AnsweringMachineOptions & { verdictAfterMs?: number } = {},
+  ): Promise<{ machine: AnsweringMachine; callback: SentPlivoCallback }> {
+    const call = this.call(requestUuid);
+    if (!call.create['machine_detection']) {
+      throw new Error(
+        `${this.flavour.label} simulator: call ${requestUuid} was not dialled with machine_detection`,
+      );
+    }
+    const machine = new AnsweringMachine(line);
+    const greeting = machine.playGreeting(options);
+    const verdictAfterMs = options.verdictAfterMs ?? 1500;
+    let timer: NodeJS.Timeout | undefined;
+    // The carrier's detection time, not a test's synchronisation: the verdict is due then.
+    const detected = Number.isFinite(verdictAfterMs)
+      ? new Promise<void>((resolve) => (timer = setTimeout(resolve, verdictAfterMs)))
+      : new Promise<void>(() => {});
+    await Promise.race([detected, greeting]);
+    clearTimeout(timer);
+    const callback = await this.machineDetected(requestUuid, true);
+    await greeting;
+    return { machine, callback };
   }
 
   /** The call ends with `status` (and a hangup cause): a signed POST to hangup_url. */
