@@ -1,5 +1,6 @@
 // The agent acting on the phone call itself, through the Twilio simulator: it hangs up after its
-// goodbye has been heard, and it transfers the caller to a named destination after announcing it.
+// goodbye has been heard, it transfers the caller to a named destination after announcing it, and it
+// presses keys (Twilio replaces the call's TwiML to play them and reconnects the media stream).
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { asc, eq, transcriptTurns } from '@parley/db';
 import { createOutboundCall, createPhoneNumber } from '@parley/services';
@@ -14,7 +15,7 @@ import {
   type TwimlElement,
 } from '@parley/testkit';
 import { registerTelephony } from '../src/telephony/register-telephony.js';
-import { GREETING, startInboundCallWorld, type InboundCallWorld } from './inbound-call-world.js';
+import { GREETING, REPLY, startInboundCallWorld, type InboundCallWorld } from './inbound-call-world.js';
 
 const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 const AUTH_TOKEN = 'twilio-auth-token-actions-0123456789';
@@ -166,7 +167,7 @@ describe('the agent transfers the call', () => {
     await callee.hangUp();
   });
 
-  it('is not offered when the agent has no destinations, and keypad tones are not offered on Twilio', async () => {
+  it('is not offered when the agent has no destinations', async () => {
     const agentId = await world.publishedAgent({ callActions: { sendDtmf: true } });
     const { callId, callee } = await answeredCall(agentId);
     await agentTurn(callee, 0);
@@ -177,8 +178,99 @@ describe('the agent transfers the call', () => {
       timeout: 15_000,
       interval: 50,
     });
-    // Twilio can only play tones by replacing the call's TwiML, which would end the stream.
-    expect(toolsOffered()).toEqual(['end_call']);
+    expect(toolsOffered()).toEqual(['end_call', 'send_dtmf']);
     await callee.hangUp();
+  });
+});
+
+/** The `<Connect><Stream>` of a TwiML document: its url and parameters. */
+function streamOf(twiml: string): { url: string; parameters: Record<string, string> } {
+  const stream = findElement(parseTwiml(twiml), 'Stream');
+  const parameters: Record<string, string> = {};
+  for (const parameter of stream?.children ?? []) {
+    parameters[parameter.attributes['name'] ?? ''] = parameter.attributes['value'] ?? '';
+  }
+  return { url: stream?.attributes['url'] ?? '', parameters };
+}
+
+/** Opens a media stream of the call as Twilio does, with these parameters. */
+const connectStream = (url: string, sid: string, parameters: Record<string, string>) =>
+  startTwilioCaller({
+    url,
+    callSid: sid,
+    customParameters: parameters,
+    headers: { 'x-twilio-signature': signTwilioRequest(AUTH_TOKEN, url) },
+  });
+
+describe('the agent presses keys on a Twilio call', () => {
+  it('plays the tones, and the conversation goes on over the stream Twilio reconnects', async () => {
+    const agentId = await world.publishedAgent({ callActions: { sendDtmf: true } });
+    const { callId, sid, callee } = await answeredCall(agentId);
+    rest.attachStream(sid, callee);
+    await agentTurn(callee, 0);
+
+    // An automated menu answered: the agent presses 1, 2 and #.
+    world.sims.stt.queueUtterance('press one for sales then two then hash');
+    world.sims.llm.script(
+      { toolCalls: [{ name: 'send_dtmf', arguments: '{"digits":"12#"}' }] },
+      { text: 'Waiting for the menu.' },
+    );
+    await callee.play('opening-hours');
+
+    // Twilio is told to play the digits, then to connect a new stream of the same call.
+    await vi.waitFor(() => expect(rest.call(sid).redirects).toHaveLength(1), {
+      timeout: 15_000,
+      interval: 50,
+    });
+    const redirect = rest.call(sid).redirects[0]!;
+    const twiml = 'twiml' in redirect ? redirect.twiml : '';
+    const verbs = parseTwiml(twiml).children;
+    expect(verbs.map((verb) => [verb.name, verb.attributes['digits']])).toEqual([
+      ['Play', '12#'],
+      ['Connect', undefined],
+    ]);
+    const resumed = streamOf(twiml);
+    expect(resumed.url).toBe(`${world.deps.publicUrl.replace(/^http/, 'ws')}/media/twilio/${callId}`);
+    expect(resumed.parameters).toEqual({ callId, token: expect.any(String) });
+
+    // Replacing the TwiML ended the old stream; the call is still in progress, not hung up.
+    await callee.waitFor(() => callee.closedAtMs !== null, 15_000);
+    expect(await world.callRow(callId)).toMatchObject({ status: 'in_progress', endedAt: null });
+    // What the agent said while the tones played was not heard, and does not hold the call up.
+    await vi.waitFor(
+      async () => expect(await agentTexts(callId)).toEqual([GREETING, 'Waiting for the menu.']),
+      { timeout: 15_000, interval: 50 },
+    );
+
+    // A forged token is refused and the call carries on.
+    const forged = await connectStream(resumed.url, sid, { ...resumed.parameters, token: 'forged' });
+    await forged.waitFor(() => forged.closedBy === 'server', 5_000);
+    // The tones are over: Twilio connects the new stream, and the agent answers on it.
+    const next = await connectStream(resumed.url, sid, resumed.parameters);
+    // The token was single use: the same stream replayed is refused.
+    const replayed = await connectStream(resumed.url, sid, resumed.parameters);
+    await replayed.waitFor(() => replayed.closedBy === 'server', 5_000);
+    expect(next.closedBy).toBeNull();
+
+    world.sims.stt.queueUtterance('you are through to sales');
+    world.sims.llm.script({ text: REPLY });
+    const { endedAtMs } = await next.play('opening-hours');
+    await agentTurn(next, endedAtMs);
+    await vi.waitFor(
+      async () => expect(await agentTexts(callId)).toEqual([GREETING, 'Waiting for the menu.', REPLY]),
+      { timeout: 10_000, interval: 50 },
+    );
+    expect(forged.agentFramesReceived + replayed.agentFramesReceived).toBe(0);
+
+    await next.hangUp();
+    await vi.waitFor(
+      async () =>
+        expect(await world.callRow(callId)).toMatchObject({
+          status: 'completed',
+          endReason: 'caller_hangup',
+          mediaTokenHash: null,
+        }),
+      { timeout: 10_000, interval: 50 },
+    );
   });
 });

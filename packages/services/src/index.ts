@@ -95,3 +95,4 @@ export {
   type SimulatedCallStart,
 } from './calls/begin-simulated-call.js';
 export { getSimulatedCallReport, type SimulatedCallReport } from './calls/simulated-call-report.js';
+export { resumeCallMedia } from './calls/resume-call-media.js';

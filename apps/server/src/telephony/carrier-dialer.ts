@@ -28,6 +28,7 @@ import {
   TwilioCallControl,
   VobizCallControl,
   type CarrierCallControl,
+  type TwilioCallControlOptions,
 } from '@parley/telephony';
 import { exotelStatusCallbackUrl } from './exotel-routes.js';
 import { carrierSecret, mediaBaseUrl, nowOf } from './telephony-env.js';
@@ -133,13 +134,38 @@ export class CarrierDialer implements CallDialer {
     await this.controlFor(call.carrier, await this.secretOf(call)).hangUp(call.carrierCallId);
   }
 
-  /** A call's carrier control with its number's credential, for acting on the live call (transfer, keys). */
+  /**
+   * A call's carrier control with its number's credential, for acting on the live call (transfer, keys).
+   * Twilio plays keypad tones only by replacing the call's TwiML, which ends its media stream: given our
+   * call id and `onStreamReplacing` (the runtime's promise to take the stream back, called just before
+   * the TwiML is replaced), its control reconnects a new stream after the tones; without them Twilio
+   * calls have no keypad tones.
+   */
   async callControlFor(call: {
     carrier: string;
     organizationId: string;
     credentialId: string;
+    callId?: string;
+    onStreamReplacing?: () => void;
   }): Promise<CarrierCallControl> {
-    return this.controlFor(call.carrier, await this.secretOf(call));
+    const secret = await this.secretOf(call);
+    const { callId, onStreamReplacing } = call;
+    if (call.carrier !== 'twilio' || callId === undefined || onStreamReplacing === undefined) {
+      return this.controlFor(call.carrier, secret);
+    }
+    return this.controlFor(call.carrier, secret, async () => {
+      const { deps } = this.options;
+      const mediaToken = await issueMediaToken(deps.db, callId, nowOf(deps));
+      if (!mediaToken) {
+        throw new TelephonyError('twilio', 'invalid_request', 'the call is over; no keys can be pressed');
+      }
+      onStreamReplacing();
+      // What the answer document connected (twilio-routes), with a new single-use token.
+      return {
+        mediaUrl: `${mediaBaseUrl(deps)}${carrierWebhookPaths('twilio').media}/${callId}`,
+        parameters: { callId, token: mediaToken },
+      };
+    });
   }
 
   private transferDocumentUrl(carrier: 'plivo' | 'vobiz') {
@@ -155,7 +181,11 @@ export class CarrierDialer implements CallDialer {
     return carrierSecret(this.options.deps, call.organizationId, call.credentialId);
   }
 
-  private controlFor(carrier: string, secret: Record<string, string>): CarrierCallControl {
+  private controlFor(
+    carrier: string,
+    secret: Record<string, string>,
+    resumeStream?: TwilioCallControlOptions['resumeStream'],
+  ): CarrierCallControl {
     const baseUrl = this.options.carrierApiUrls?.[carrier];
     const base = baseUrl ? { baseUrl } : {};
     switch (carrier) {
@@ -164,6 +194,7 @@ export class CarrierDialer implements CallDialer {
           accountSid: secret['accountSid'] ?? '',
           authToken: secret['authToken'] ?? '',
           ...base,
+          ...(resumeStream ? { resumeStream } : {}),
         });
       case 'plivo':
         return new PlivoCallControl({

@@ -10,6 +10,7 @@ import {
   findCallCarrier,
   issueMediaToken,
   resolveInboundRoute,
+  resumeCallMedia,
   ServiceError,
 } from '@parley/services';
 import {
@@ -181,6 +182,31 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
   app.post(PATHS.status, onStatus);
   app.post(`${PATHS.status}/:callId`, onStatus);
 
+  /**
+   * The call's stream came back after keypad tones replaced its TwiML (see ResumableCallLeg): with the
+   * fresh token, the new socket joins the session this runtime is running, and starts nothing new.
+   */
+  const resumeStream = async (callId: string, mediaToken: string, transport: TwilioMediaTransport) => {
+    try {
+      await resumeCallMedia(
+        deps.db,
+        { callId, mediaToken, carrier: CARRIER, runtimeId: env.runtime.runtimeId },
+        nowOf(deps),
+      );
+    } catch (error) {
+      if (!(error instanceof ServiceError)) throw error;
+      log.warn({ callId }, 'reconnected media stream with a token that is not this call’s: closed');
+      await transport.hangUp('unauthorised');
+      return;
+    }
+    if (!env.runtime.resumeCall(callId, transport)) {
+      log.warn({ callId }, 'reconnected media stream for a call that expects none: closed');
+      await transport.hangUp('not_expected');
+      return;
+    }
+    log.info({ callId }, 'media stream reconnected after keypad tones');
+  };
+
   app.get(
     `${PATHS.media}/:callId`,
     {
@@ -214,6 +240,10 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
           return;
         }
         const { transport, start } = accepted;
+        if (env.runtime.isCarrying(callId)) {
+          await resumeStream(callId, start.customParameters['token'] ?? '', transport);
+          return;
+        }
         let claimed;
         try {
           claimed = await claimCallMedia(

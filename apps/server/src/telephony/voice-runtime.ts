@@ -26,13 +26,8 @@ import {
   WAV_HEADER_BYTES,
 } from '@parley/voice';
 import { TelephonyError, type CarrierCallControl } from '@parley/telephony';
-import {
-  CallActionsLeg,
-  CallActionTools,
-  liveCallControl,
-  type LegEnding,
-  type LiveCallControl,
-} from './call-actions.js';
+import { CallActionsLeg, CallActionTools, type LegEnding, type LiveCallControl } from './call-actions.js';
+import { ResumableCallLeg, resumableCallControl } from './resumable-call-leg.js';
 import { nowOf, systemOrgContext } from './telephony-env.js';
 import { buildSessionSetup, SessionSetupError, type SessionSetup } from './session-config.js';
 import { simulatedSessionInputs } from './simulation.js';
@@ -55,6 +50,9 @@ export interface VoiceRuntimeOptions {
       carrier: string;
       organizationId: string;
       credentialId: string;
+      callId: string;
+      /** The carrier is about to replace the call's media stream (Twilio's keypad tones). */
+      onStreamReplacing: () => void;
     }): Promise<CarrierCallControl>;
   };
   /** A queued call never handed to its carrier this long is closed as dial_lost (default 2 min). */
@@ -71,6 +69,8 @@ const DEFAULT_STALE_AFTER_MS = 30_000;
 
 export class VoiceRuntime {
   private readonly sessions = new Map<string, CallSession>();
+  /** Each carried call's media leg, which a reconnected stream of the call takes over. */
+  private readonly streams = new Map<string, ResumableCallLeg>();
   /** Each carried call's voicemail plan, and whether a machine answered it (see answeredByMachine). */
   private readonly voicemails = new Map<string, VoicemailState>();
   private readonly running = new Set<Promise<void>>();
@@ -106,6 +106,20 @@ export class VoiceRuntime {
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
     return run;
+  }
+
+  /** Whether this process is carrying `callId` (a media socket for it can only be a resumed stream). */
+  isCarrying(callId: string): boolean {
+    return this.streams.has(callId);
+  }
+
+  /**
+   * A new media stream for a call this process carries, after the carrier replaced the old one (its
+   * token was checked by resumeCallMedia): the session goes on over it. False when the call is not
+   * expecting one (it has ended, say): the caller closes the socket.
+   */
+  resumeCall(callId: string, transport: CallTransport): boolean {
+    return this.streams.get(callId)?.resume(transport) ?? false;
   }
 
   /**
@@ -184,9 +198,17 @@ export class VoiceRuntime {
       return;
     }
     const latencies: TurnLatency[] = [];
-    const control = await this.liveControlOf(call, log);
+    const stream = new ResumableCallLeg(transport, {
+      onResumeFailed: () => log.warn('the media stream did not come back after keypad tones: call failed'),
+      onCarrierHangUpFailed: (error) =>
+        log.warn(
+          { code: error instanceof TelephonyError ? error.code : 'internal' },
+          'carrier hang-up failed',
+        ),
+    });
+    const control = await this.liveControlOf(call, log, stream);
     const actions = new CallActionTools(setup.callActions, control);
-    const leg = new CallActionsLeg(transport, actions, control, (error) =>
+    const leg = new CallActionsLeg(stream, actions, control, (error) =>
       // The carrier's message may name the destination; its code is enough to act on.
       log.warn({ code: error instanceof TelephonyError ? error.code : 'internal' }, 'transfer failed'),
     );
@@ -206,13 +228,18 @@ export class VoiceRuntime {
       },
     });
     this.sessions.set(call.id, session);
+    this.streams.set(call.id, stream);
     this.voicemails.set(call.id, { ...setup.voicemail, machine: false, acted: false });
     log.info({ direction: call.direction, transport: call.transport }, 'call started');
     try {
       session.start();
       const outcome = await session.ended;
       await journal.close({
-        status: this.voicemails.get(call.id)?.machine ? 'voicemail' : 'completed',
+        status: stream.resumeFailed
+          ? 'failed'
+          : this.voicemails.get(call.id)?.machine
+            ? 'voicemail'
+            : 'completed',
         endReason: endReasonOf(outcome.reason, leg.ending),
         endedAt: this.now(),
         ...(recordingPath
@@ -226,6 +253,7 @@ export class VoiceRuntime {
       log.info({ endReason: outcome.reason, durationMs: outcome.durationMs }, 'call ended');
     } finally {
       this.sessions.delete(call.id);
+      this.streams.delete(call.id);
       this.voicemails.delete(call.id);
     }
   }
@@ -238,6 +266,7 @@ export class VoiceRuntime {
   private async liveControlOf(
     call: ClaimedCall['call'],
     log: FastifyBaseLogger,
+    stream: ResumableCallLeg,
   ): Promise<LiveCallControl | null> {
     const source = this.options.callControl;
     if (!source || !call.carrierCallId) return null;
@@ -248,8 +277,10 @@ export class VoiceRuntime {
         carrier: carrier.carrier,
         organizationId: carrier.organizationId,
         credentialId: carrier.credentialId,
+        callId: call.id,
+        onStreamReplacing: () => stream.expectResume(),
       });
-      return liveCallControl(control, call.carrierCallId);
+      return resumableCallControl(control, call.carrierCallId, stream);
     } catch (error) {
       log.warn({ err: error }, 'no call control for this call: transfers and keypad tones are off');
       return null;

@@ -28,7 +28,10 @@ export async function claimCallMedia(
       !constantTimeEqual(call.mediaTokenHash, hashToken(claim.mediaToken)) ||
       !call.mediaTokenExpiresAt ||
       call.mediaTokenExpiresAt.getTime() < now.getTime() ||
-      isFinalCallStatus(call.status)
+      isFinalCallStatus(call.status) ||
+      // A call a runtime carries already gets new tokens only to resume its stream (resumeCallMedia):
+      // such a token must never start a second session.
+      call.runtimeId !== null
     ) {
       throw refused();
     }

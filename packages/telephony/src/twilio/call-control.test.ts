@@ -240,6 +240,9 @@ describe('live call control', () => {
       { name: 'token', value: 't' },
     ]);
     await expect(withDtmf.sendDtmf(callSid, '12A')).rejects.toMatchObject({ code: 'invalid_request' });
+    // A one-second pause is two of Twilio's half-second ones.
+    await withDtmf.sendDtmf(callSid, '1W2');
+    expect(parseTwiml(twimlOf(callSid)).children[0]!.attributes['digits']).toBe('1ww2');
   });
 
   it('refuses a call id that is not a Twilio call sid, so nothing else can be addressed', async () => {

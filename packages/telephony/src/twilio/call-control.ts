@@ -153,12 +153,16 @@ export class TwilioCallControl implements CarrierCallControl {
           'configure resumeStream to reconnect the stream after the digits',
       );
     }
-    if (!isTwilioPlayableDtmf(digits)) this.reject('sendDtmf', 'digits must be 1-64 of 0-9, *, # and w');
+    // Twilio pauses only in half seconds (`w`); the carriers' common `W` (a second) is two of them.
+    const playable = digits.replaceAll('W', 'ww');
+    if (!isTwilioPlayableDtmf(playable)) {
+      this.reject('sendDtmf', 'digits must be 1-64 of 0-9, *, #, w and W (twice w)');
+    }
     const resume = await this.resumeStream(carrierCallId);
     await this.post(
       'sendDtmf',
       url,
-      new URLSearchParams({ Twiml: playDigitsThenConnectTwiml(digits, resume) }),
+      new URLSearchParams({ Twiml: playDigitsThenConnectTwiml(playable, resume) }),
     );
   }
 

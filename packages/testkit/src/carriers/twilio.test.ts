@@ -1,4 +1,8 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { startTwilioCaller } from '../twilio-caller.js';
 import { parseTwiml, signTwilioRequest, startTwilioRestSimulator } from './twilio.js';
 import type { TwilioRestSimulator } from './twilio.js';
 
@@ -109,5 +113,42 @@ describe('the REST simulator', () => {
       body: new URLSearchParams({ Status: 'canceled' }),
     });
     expect(await canceled.json()).toMatchObject({ sid: call.sid, status: 'canceled' });
+  });
+
+  it('ends the attached media stream when an update replaces the call’s TwiML: stop, then close', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    const events: string[] = [];
+    const closed = new Promise<void>((resolve) =>
+      server.on('connection', (socket) => {
+        socket.on('message', (data) => events.push((JSON.parse(String(data)) as { event: string }).event));
+        socket.on('close', () => resolve());
+      }),
+    );
+    await once(server, 'listening');
+    const auth = { authorization: basic(twilio.accountSid, 'token-1') };
+    const created = await fetch(createUrl(), {
+      method: 'POST',
+      headers: auth,
+      body: new URLSearchParams({ To: '+14155550100', From: '+14155550199', Url: 'https://a.example/x' }),
+    });
+    const { sid } = (await created.json()) as { sid: string };
+    twilio.setCallStatus(sid, 'in-progress');
+    const stream = await startTwilioCaller({
+      url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      callSid: sid,
+    });
+    twilio.attachStream(sid, stream);
+
+    const updated = await fetch(createUrl().replace('.json', `/${sid}.json`), {
+      method: 'POST',
+      headers: auth,
+      body: new URLSearchParams({ Twiml: '<Response><Play digits="1"/></Response>' }),
+    });
+    expect(updated.status).toBe(200);
+    await closed;
+    expect(events[0]).toBe('connected');
+    expect(events.at(-1)).toBe('stop');
+    expect(twilio.call(sid).redirects).toEqual([{ twiml: '<Response><Play digits="1"/></Response>' }]);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 });

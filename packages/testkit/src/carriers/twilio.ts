@@ -2,7 +2,8 @@
 // - startTwilioRestSimulator(): the Calls endpoints Parley uses (create; update with Status, Twiml or
 //   Url) behind HTTP Basic auth, recording every request, answering with Twilio-shaped JSON; plus the
 //   other half of an outbound call: signed status callbacks, the async AMD verdict, and "answering"
-//   by fetching the call's Url as Twilio does.
+//   by fetching the call's Url as Twilio does. An update ends the call's attached media stream, as
+//   replacing a call's TwiML ends its `<Connect><Stream>`.
 // - placeTwilioInboundCall(): an inbound call as Twilio places it — the signed voice webhook, then,
 //   when the TwiML says <Connect><Stream>, the media WebSocket (signed over the wss:// URL) through the
 //   Twilio caller simulator with the <Parameter>s as custom parameters.
@@ -226,6 +227,8 @@ export class TwilioRestSimulator {
   private readonly server: Server;
   private readonly injected: InjectedTwilioError[] = [];
   private readonly sequenceNumbers = new Map<string, number>();
+  /** Each call's connected media stream, which an update replacing the call's TwiML ends. */
+  private readonly streams = new Map<string, TwilioCaller>();
 
   constructor(
     readonly accountSid: string,
@@ -260,6 +263,15 @@ export class TwilioRestSimulator {
     const call = this.calls.get(callSid);
     if (!call) throw new Error(`Twilio simulator: no call ${callSid}`);
     return call;
+  }
+
+  /**
+   * The call's `<Connect><Stream>` is connected to `stream`: from now on an update that replaces the
+   * call's TwiML (or ends the call) ends that stream as Twilio does — `stop`, then the socket closes.
+   */
+  attachStream(callSid: string, stream: TwilioCaller): void {
+    this.call(callSid);
+    this.streams.set(callSid, stream);
   }
 
   /** Moves a call to a status without telling Parley (the callbacks are `sendStatus`). */
@@ -499,6 +511,12 @@ export class TwilioRestSimulator {
       return fail(400, 21218, 'No update was requested');
     }
     reply(200, this.callResource(call));
+    const stream = this.streams.get(callSid);
+    if (stream) {
+      this.streams.delete(callSid);
+      // The stream's verb is over: on the wire Twilio ends it exactly as when the caller hangs up.
+      void stream.hangUp();
+    }
   }
 
   private callResource(call: TwilioSimulatedCall): Record<string, unknown> {
