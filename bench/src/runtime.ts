@@ -55,6 +55,10 @@ export interface RuntimeReport {
 
 type Message = { type: 'report'; reset?: boolean } | { type: 'stop' };
 
+/** The bench caller's send-time stamp in its media messages (see TwilioCallerOptions.stampSendTimes). */
+const SENT_AT = '"sentAt":"';
+const QUOTE = 0x22;
+
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as RuntimeConfig;
   const vad = await SileroVadModel.shared();
@@ -78,15 +82,17 @@ async function main(): Promise<void> {
   const tts = new CartesiaTts({ apiKey: config.ttsApiKey, baseUrl: config.ttsUrl });
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/media/twilio' });
   wss.on('connection', (socket) => {
-    // Inbound lateness: arrival time against the caller's own media timestamp, relative to the
-    // earliest offset seen on this call (the loopback path's fixed delay).
+    // Inbound lateness: when the frame is handled here against when the caller actually sent it
+    // (its `sentAt` stamp, epoch ms), relative to the smallest such delay seen on this call (the
+    // loopback path's fixed delay). The caller's own lateness is the generator's, reported apart.
     let baseOffsetMs = Number.POSITIVE_INFINITY;
-    socket.on('message', (raw) => {
-      const text = raw.toString();
-      if (!text.includes('"media"')) return;
-      const match = /"timestamp":"(\d+)"/.exec(text);
-      if (!match) return;
-      const offset = performance.now() - Number(match[1]);
+    // Read from the raw bytes: this runs in the process under test, for every frame.
+    socket.on('message', (raw: Buffer) => {
+      const at = raw.indexOf(SENT_AT);
+      if (at < 0) return;
+      const start = at + SENT_AT.length;
+      const sentAtMs = Number(raw.toString('latin1', start, raw.indexOf(QUOTE, start)));
+      const offset = performance.timeOrigin + performance.now() - sentAtMs;
       baseOffsetMs = Math.min(baseOffsetMs, offset);
       counters.inboundFrames++;
       if (offset - baseOffsetMs > 20) counters.inboundLateFrames++;

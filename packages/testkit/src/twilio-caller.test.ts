@@ -101,6 +101,21 @@ describe('startTwilioCaller', () => {
     });
   });
 
+  it('stamps each media message with its send time only when asked (load runs)', async () => {
+    const clock = new ManualClock();
+    const { connection } = await call({ clock, stampSendTimes: true });
+    const before = performance.timeOrigin + performance.now();
+    await clock.advance(20);
+    await serverReceived(() => connection.messages.length === 4);
+    const sentAt = Number(connection.messages[2].sentAt);
+    expect(sentAt).toBeGreaterThanOrEqual(before);
+    expect(sentAt).toBeLessThanOrEqual(performance.timeOrigin + performance.now());
+    const plain = await call({ clock });
+    await clock.advance(20);
+    await serverReceived(() => plain.connection.messages.length >= 3);
+    expect(plain.connection.messages[2]).not.toHaveProperty('sentAt');
+  });
+
   it('records what Twilio would reject instead of acting on it', async () => {
     const { caller, connection } = await call({ clock: new ManualClock() });
     connection.socket.send(JSON.stringify({ event: 'mark', streamSid: caller.streamSid, mark: {} }));

@@ -39,6 +39,11 @@ export interface TwilioCallerOptions {
   silenceThresholdDbfs?: number;
   /** Gives up on the WebSocket handshake after this long. Default 5000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * Adds `"sentAt"` (epoch milliseconds, fractional) to every media message: a field Twilio does not
+   * send, for a load run on one machine to tell the server's lateness from this caller's own.
+   */
+  stampSendTimes?: boolean;
 }
 
 /** Agent audio as it arrived. Times are clock times (monotonic ms). */
@@ -163,6 +168,7 @@ export class TwilioCaller implements TickerClient {
   private readonly playout: PhonePlayout<ReceivedMark>;
   private readonly silenceThresholdDbfs: number;
   private readonly recordAudio: boolean;
+  private readonly stampSendTimes: boolean;
   /** JSON-escaped once: every frame embeds it. */
   private readonly streamSidJson: string;
   private sequenceNumber = 0;
@@ -205,6 +211,7 @@ export class TwilioCaller implements TickerClient {
     this.streamSidJson = JSON.stringify(this.streamSid);
     this.silenceThresholdDbfs = options.silenceThresholdDbfs ?? -50;
     this.recordAudio = options.recordAudio ?? true;
+    this.stampSendTimes = options.stampSendTimes ?? false;
 
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('error', () => {
@@ -426,7 +433,7 @@ export class TwilioCaller implements TickerClient {
     this.sendText(
       `{"event":"media","sequenceNumber":"${this.nextSequenceNumber()}","streamSid":${this.streamSidJson},` +
         `"media":{"track":"inbound","chunk":"${index + 1}","timestamp":"${index * FRAME_MS}",` +
-        `"payload":"${payload}"}}`,
+        `"payload":"${payload}"}${this.stampSendTimes ? `,"sentAt":"${performance.timeOrigin + performance.now()}"` : ''}}`,
     );
     if (finished) finished.resolve({ startedAtMs: finished.startedAtMs ?? nowMs, endedAtMs: nowMs });
   }

@@ -18,6 +18,15 @@ export interface VadWindow {
 export interface VadAnalyzer {
   readonly sampleRateHz: 8000 | 16000;
   push(samples: Int16Array): Promise<readonly VadWindow[]> | readonly VadWindow[];
+  /**
+   * Optional promise-free `push` for asynchronous analyzers: results go to `onWindows` in push order.
+   * Preferred when present (the audio path runs it for every frame of every call).
+   */
+  feed?(
+    samples: Int16Array,
+    onWindows: (windows: readonly VadWindow[]) => void,
+    onError: (error: unknown) => void,
+  ): void;
   close(): void;
 }
 
@@ -60,7 +69,13 @@ export class VadProcessor extends FrameProcessor {
       const samples = this.converter
         ? decodeToPcm16(this.converter.convert(frame.audio), this.converter.to)
         : (frame.pcm16 ?? decodeToPcm16(frame.audio, frame.format));
-      const result = this.options.analyzer.push(samples);
+      const { analyzer } = this.options;
+      if (analyzer.feed) {
+        analyzer.feed(samples, this.onWindows, this.onAnalyzerError);
+        this.push(frame, direction);
+        return;
+      }
+      const result = analyzer.push(samples);
       if (isPromise(result)) {
         this.chain = this.chain.then(
           () => result.then((windows) => this.onWindows(windows)),
@@ -78,8 +93,10 @@ export class VadProcessor extends FrameProcessor {
     this.options.analyzer.close();
   }
 
+  private readonly onAnalyzerError = (error: unknown): void => this.ctx.fail(this.name, error);
+
   /** Window times are audio time of this stream; frames carry call time. */
-  private onWindows(windows: readonly VadWindow[]): void {
+  private readonly onWindows = (windows: readonly VadWindow[]): void => {
     const origin = this.originMs ?? 0;
     for (const event of this.detector.pushAll(windows)) {
       if (event.type === 'speech_start') {
@@ -94,7 +111,7 @@ export class VadProcessor extends FrameProcessor {
         });
       }
     }
-  }
+  };
 }
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {

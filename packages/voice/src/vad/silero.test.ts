@@ -1,6 +1,6 @@
 import { loadFixture, type FixtureName } from '@parley/testkit';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { pcm16Dbfs } from '../audio/pcm16.js';
 import { resamplePcm16 } from '../audio/resample.js';
 import { VadSpeechDetector, type VadSpeechStartEvent } from './detector.js';
@@ -156,6 +156,36 @@ describe('Silero VAD streams', () => {
     expect(settled).toEqual(pushes.map((_, i) => i));
     expect(results.map((w) => w.endSampleOffset)).toEqual(expected.map((w) => w.endSampleOffset));
     results.forEach((w, i) => expect(Math.abs(w.probability - expected[i]!.probability)).toBeLessThan(1e-6));
+  });
+
+  it('feed() hands each push its results in push order, without a promise per frame', async () => {
+    const samples = loadFixture('greeting-request').samples.subarray(0, 8000);
+    const expected = await analyse(samples, 8000);
+    const stream = model.createStream({ sampleRateHz: 8000 });
+    const delivered: { push: number; windows: VadWindowResult[] }[] = [];
+    const failures: unknown[] = [];
+    let pushes = 0;
+    for (let offset = 0; offset < samples.length; offset += 160) {
+      const push = pushes++;
+      stream.feed(
+        samples.subarray(offset, offset + 160),
+        (windows) => delivered.push({ push, windows }),
+        (error) => failures.push(error),
+      );
+    }
+    await vi.waitFor(() => expect(delivered).toHaveLength(pushes));
+    expect(delivered.map((d) => d.push)).toEqual([...Array(pushes).keys()]);
+    const results = delivered.flatMap((d) => d.windows);
+    expect(results.map((w) => w.endSampleOffset)).toEqual(expected.map((w) => w.endSampleOffset));
+    results.forEach((w, i) => expect(Math.abs(w.probability - expected[i]!.probability)).toBeLessThan(1e-6));
+    expect(failures).toEqual([]);
+    stream.close();
+    stream.feed(
+      new Int16Array(256),
+      () => {},
+      (error) => failures.push(error),
+    );
+    expect(failures).toEqual([expect.objectContaining({ message: expect.stringMatching(/closed/) })]);
   });
 
   it('starts afresh after reset(), with offsets still counted from the stream start', async () => {

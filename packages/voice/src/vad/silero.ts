@@ -312,6 +312,8 @@ export class SileroVadStream {
   private readonly tickets: PushTicket[] = [];
   private resetPending = false;
   private closed = false;
+  /** The push whose samples are being cut into windows right now. */
+  private filling: PushTicket | null = null;
 
   constructor(model: SileroVadModel, sampleRateHz: SileroSampleRate) {
     this.model = model;
@@ -329,27 +331,37 @@ export class SileroVadStream {
    */
   push(samples: Int16Array): Promise<VadWindowResult[]> {
     if (this.closed) return Promise.reject(new Error('VAD stream is closed'));
-    let resolve!: (results: VadWindowResult[]) => void;
-    let reject!: (error: unknown) => void;
-    const promise = new Promise<VadWindowResult[]>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
+    return new Promise<VadWindowResult[]>((resolve, reject) => this.feed(samples, resolve, reject));
+  }
+
+  /**
+   * `push` without a promise: `onResults` gets each push's results, in the order of the pushes (at
+   * once when the samples complete no window). The call pipeline feeds every 20 ms frame of every
+   * call this way, so a frame costs no promise chain.
+   */
+  feed(
+    samples: Int16Array,
+    onResults: (results: VadWindowResult[]) => void,
+    onError: (error: unknown) => void,
+  ): void {
+    if (this.closed) {
+      onError(new Error('VAD stream is closed'));
+      return;
+    }
     const ticket: PushTicket = {
       results: [],
       remaining: 0,
       error: undefined,
       failed: false,
-      resolve,
-      reject,
+      resolve: onResults,
+      reject: onError,
     };
     this.tickets.push(ticket);
-    this.windows.push(samples, (window, endSampleOffset) =>
-      this.queueWindow(ticket, window, endSampleOffset),
-    );
+    this.filling = ticket;
+    this.windows.push(samples, this.queueWindow);
+    this.filling = null;
     this.settleTickets();
     this.submitNext();
-    return promise;
   }
 
   /**
@@ -396,7 +408,9 @@ export class SileroVadStream {
     this.submitNext();
   }
 
-  private queueWindow(ticket: PushTicket, window: Int16Array, endSampleOffset: number): void {
+  /** Queues a window completed by the push being fed (`filling`); bound once, not per push. */
+  private readonly queueWindow = (window: Int16Array, endSampleOffset: number): void => {
+    const ticket = this.filling!;
     const input = buildSileroInput(this.context, window);
     // The next window's context is this input's tail (the reference keeps x[..., -context:]).
     this.context.set(input.subarray(input.length - this.contextSamples));
@@ -416,7 +430,7 @@ export class SileroVadStream {
       skipped.ticket.remaining--;
       this.model.stats.windowsShed++;
     }
-  }
+  };
 
   private submitNext(): void {
     if (this.inFlight || this.closed) return;
