@@ -611,12 +611,18 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
       expect(await rowOf(callId)).toMatchObject({ status: 'voicemail', answeredBy: 'machine' });
     });
 
-    it('leaves the rendered message when the verdict comes at the greeting’s end, then hangs up', async () => {
+    it('leaves the rendered message after the greeting when the verdict comes mid-greeting, then hangs up', async () => {
       const { callId, requestUuid, line } = await answeredCall(agents.leaveMessage);
-      // A greeting shorter than the detection: the verdict comes as it ends, at the beep.
-      const { machine } = await rest().answerByMachine(requestUuid, line, {
-        verdictAfterMs: Number.POSITIVE_INFINITY,
-      });
+      // A machine's greeting: speech, then its beep. The carrier's verdict comes while the machine is
+      // still talking, and says nothing of the greeting's end: Parley hears the end on the line.
+      const speech = loadFixture('opening-hours').samples;
+      const beep = loadFixture('tone-1khz').samples;
+      const greeting = new Int16Array(speech.length + beep.length);
+      greeting.set(speech);
+      greeting.set(beep, speech.length);
+      const verdictAfterMs = 1_500;
+      expect(loadFixture('opening-hours').durationMs).toBeGreaterThan(verdictAfterMs + 1_000);
+      const { machine } = await rest().answerByMachine(requestUuid, line, { greeting, verdictAfterMs });
       await waitForVoicemail(callId);
       expect(line.closedBy).toBe('server');
       const said = world.sims.tts.utterances
@@ -625,7 +631,8 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
         .replace(/\s+/g, ' ')
         .trim();
       expect(said.endsWith(RENDERED)).toBe(true);
-      // The machine recorded the whole message after its beep, and nothing else of note.
+      // The machine recorded the whole message after its beep (none of it lost over the greeting), and
+      // nothing else of note.
       const spokenMs = RENDERED.length * TTS_SIM_MS_PER_CHARACTER;
       const recordedMs = machine.recordedSpeechMs();
       expect(recordedMs).toBeGreaterThan(spokenMs - 300);

@@ -23,7 +23,9 @@ export interface CarrierStatusUpdate {
   answeredBy?: AnsweredBy;
   /**
    * With a machine verdict: whether the machine's greeting is over (its beep, or the silence after it),
-   * so that a message spoken now is what it records. False while the greeting may still be playing.
+   * so that a message spoken now is what it records. False while the greeting may still be playing (the
+   * carrier reports its end later). Absent when the carrier never reports it (Plivo, Vobiz): whoever
+   * acts on the verdict must find the greeting's end itself.
    */
   machineGreetingEnded?: boolean;
   durationSeconds?: number;

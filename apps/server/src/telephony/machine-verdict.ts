@@ -7,8 +7,8 @@ import type { TelephonyEnv } from './telephony-env.js';
 
 export function actOnMachineVerdict(env: TelephonyEnv, callId: string, update: CarrierStatusUpdate): void {
   if (update.answeredBy !== 'machine') return;
-  // A carrier that says nothing of the greeting has nothing more to say: act now.
-  const greetingEnded = update.machineGreetingEnded ?? true;
+  // A carrier that says nothing of the greeting (Plivo, Vobiz) never will: the runtime listens for it.
+  const greetingEnded = update.machineGreetingEnded ?? 'unknown';
   if (!env.runtime.answeredByMachine(callId, { greetingEnded })) {
     env.logger.info(
       { callId },

@@ -20,6 +20,7 @@ import {
   CallSession,
   openWavFile,
   SileroVadModel,
+  systemClock,
   type CallEvent,
   type CallTransport,
   type TurnLatency,
@@ -27,6 +28,7 @@ import {
 } from '@parley/voice';
 import { TelephonyError, type CarrierCallControl } from '@parley/telephony';
 import { CallActionsLeg, CallActionTools, type LegEnding, type LiveCallControl } from './call-actions.js';
+import { GreetingEndWatch } from './greeting-end-watch.js';
 import { ResumableCallLeg, resumableCallControl } from './resumable-call-leg.js';
 import { nowOf, systemOrgContext } from './telephony-env.js';
 import { buildSessionSetup, SessionSetupError, type SessionSetup } from './session-config.js';
@@ -127,10 +129,11 @@ export class VoiceRuntime {
    * carries the call, it will end as `voicemail`: with the `hang_up` action it ends at once; with
    * `leave_message`, once the machine's greeting has ended (its beep), the agent stops whatever it was
    * saying, says the message, and hangs up once it has been heard. Before the greeting ends nothing
-   * happens but the marking, so the message is not spoken over the greeting. Returns false when this
-   * process is not carrying the call (the verdict is then only on the call's record).
+   * happens but the marking, so the message is not spoken over the greeting. A carrier that never
+   * reports the greeting's end (`'unknown'`) leaves it to the call's own ears (GreetingEndWatch).
+   * Returns false when this process is not carrying the call (the verdict is then only on its record).
    */
-  answeredByMachine(callId: string, verdict: { greetingEnded: boolean }): boolean {
+  answeredByMachine(callId: string, verdict: { greetingEnded: boolean | 'unknown' }): boolean {
     const session = this.sessions.get(callId);
     const voicemail = this.voicemails.get(callId);
     if (!session || !voicemail) return false;
@@ -139,9 +142,10 @@ export class VoiceRuntime {
     if (voicemail.action === 'hang_up') {
       voicemail.acted = true;
       void session.hangUp('voicemail');
-    } else if (verdict.greetingEnded) {
-      voicemail.acted = true;
-      session.say(voicemail.message, { interrupt: true, hangUpAfter: true, endReason: 'voicemail' });
+    } else if (verdict.greetingEnded === true) {
+      leaveMessage(session, voicemail);
+    } else if (verdict.greetingEnded === 'unknown') {
+      voicemail.greetingWatch?.start();
     }
     this.options.logger.info(
       { callId, action: voicemail.action, greetingEnded: verdict.greetingEnded },
@@ -198,6 +202,21 @@ export class VoiceRuntime {
       return;
     }
     const latencies: TurnLatency[] = [];
+    const voicemail: VoicemailState = {
+      ...setup.voicemail,
+      machine: false,
+      acted: false,
+      greetingWatch: null,
+    };
+    if (voicemail.action === 'leave_message') {
+      voicemail.greetingWatch = new GreetingEndWatch({
+        clock: systemClock,
+        onEnded: ({ cause, waitedMs }) => {
+          log.info({ cause, waitedMs: Math.round(waitedMs) }, 'machine greeting over: leaving the message');
+          leaveMessage(session, voicemail);
+        },
+      });
+    }
     const stream = new ResumableCallLeg(transport, {
       onResumeFailed: () => log.warn('the media stream did not come back after keypad tones: call failed'),
       onCarrierHangUpFailed: (error) =>
@@ -224,12 +243,13 @@ export class VoiceRuntime {
       recording,
       onEvent: (event: CallEvent) => {
         if (event.type === 'turn.latency') latencies.push(event.latency);
+        voicemail.greetingWatch?.onEvent(event);
         journal.record(event);
       },
     });
     this.sessions.set(call.id, session);
     this.streams.set(call.id, stream);
-    this.voicemails.set(call.id, { ...setup.voicemail, machine: false, acted: false });
+    this.voicemails.set(call.id, voicemail);
     log.info({ direction: call.direction, transport: call.transport }, 'call started');
     try {
       session.start();
@@ -252,6 +272,7 @@ export class VoiceRuntime {
       });
       log.info({ endReason: outcome.reason, durationMs: outcome.durationMs }, 'call ended');
     } finally {
+      voicemail.greetingWatch?.cancel();
       this.sessions.delete(call.id);
       this.streams.delete(call.id);
       this.voicemails.delete(call.id);
@@ -350,6 +371,16 @@ interface VoicemailState extends VoicemailPlan {
   machine: boolean;
   /** The plan has been carried out (hung up, or the message is being said). */
   acted: boolean;
+  /** With `leave_message`: listens for the greeting's end when the carrier does not report it. */
+  greetingWatch: GreetingEndWatch | null;
+}
+
+/** The agent stops whatever it was saying, says the message, and hangs up once it has been heard. */
+function leaveMessage(session: CallSession, voicemail: VoicemailState): void {
+  if (voicemail.acted) return;
+  voicemail.acted = true;
+  voicemail.greetingWatch?.cancel();
+  session.say(voicemail.message, { interrupt: true, hangUpAfter: true, endReason: 'voicemail' });
 }
 
 /** The session's reason, unless the agent's hang-up handed the caller over (or tried to). */

@@ -198,6 +198,8 @@ describe('status callbacks', () => {
         carrierReason: 'MachineDetection Machine=true',
       },
     });
+    // The verdict says nothing of the greeting's end (it usually comes mid-greeting): left unknown.
+    expect(parsePlivoStatusCallback(machine)).not.toHaveProperty('update.machineGreetingEnded');
     expect(parsePlivoStatusCallback({ ...machine, Machine: 'false' })).toMatchObject({
       update: { answeredBy: 'human' },
     });

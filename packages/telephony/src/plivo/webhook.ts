@@ -331,8 +331,8 @@ export function parsePlivoStatusCallback(params: PlivoRequestParams): PlivoStatu
   const update: PlivoStatusUpdate = { carrierCallId, status, carrierReason };
   const answeredBy = answeredByOf(machine);
   if (answeredBy) update.answeredBy = answeredBy;
-  // Plivo's detection reports no greeting end (no beep detection): the verdict is the last word on it.
-  if (answeredBy === 'machine') update.machineGreetingEnded = true;
+  // Plivo's detection reports no greeting end (no beep detection), and its verdict usually comes while
+  // the greeting still plays: machineGreetingEnded stays absent (unknown), never true.
   const duration = Number(first(params, 'Duration'));
   if (first(params, 'Duration') !== undefined && Number.isFinite(duration) && duration >= 0) {
     update.durationSeconds = duration;
