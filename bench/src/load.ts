@@ -34,6 +34,9 @@ export interface LoadResult {
   /** RSS before the first load call, and `settleMs` after the last one ended. */
   baselineRssBytes: number;
   settledRssBytes: number;
+  /** The runtime's reports at the baseline and once settled (heap and external memory). */
+  baseline: RuntimeReport;
+  settled: RuntimeReport;
   failures: string[];
 }
 
@@ -115,10 +118,13 @@ export async function loadScenario(
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   await new Promise((resolve) => setTimeout(resolve, options.settleMs));
-  const settledRssBytes = (await runtime.report()).rssBytes;
+  const settled = await runtime.report();
+  const settledRssBytes = settled.rssBytes;
   return {
     baselineRssBytes,
     settledRssBytes,
+    baseline: before,
+    settled,
     calls: options.calls,
     durationMs: options.durationMs,
     droppedCalls: dropped,

@@ -15,6 +15,7 @@ const { values } = parseArgs({
     full: { type: 'boolean', default: false },
     calls: { type: 'string' },
     'load-seconds': { type: 'string' },
+    'settle-seconds': { type: 'string' },
     only: { type: 'string' },
     'barge-in-words': { type: 'string' },
     'no-interrupt-phrases': { type: 'boolean', default: false },
@@ -51,6 +52,10 @@ const MODE = full
 if (values.calls) MODE.loadCalls = Number(values.calls);
 if (values['load-seconds']) MODE.loadMs = Number(values['load-seconds']) * 1000;
 if (values['soak-minutes']) MODE.loadMs = Number(values['soak-minutes']) * 60_000;
+// The reference checks RSS 60 s after the last call (the full run's setting).
+if (values['settle-seconds']) MODE.settleMs = Number(values['settle-seconds']) * 1000;
+
+const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
 
 interface Row {
   id: string;
@@ -194,7 +199,9 @@ async function main(): Promise<void> {
         figure:
           (slope === null ? 'slope: not enough samples' : `${(slope / 1e6).toFixed(2)} MB per call`) +
           `; held ${holdMinutes.toFixed(1)} min: ${holdGrowthMb >= 0 ? '+' : ''}${holdGrowthMb.toFixed(1)} MB` +
-          `; ${Math.round(MODE.settleMs / 1000)} s after the last call: ${((settledRatio - 1) * 100).toFixed(1)}% over baseline`,
+          `; ${Math.round(MODE.settleMs / 1000)} s after the last call: ${((settledRatio - 1) * 100).toFixed(1)}% over baseline` +
+          ` (RSS ${mb(load.baselineRssBytes)} → ${mb(load.settledRssBytes)} MB, V8 heap ${mb(load.baseline.heapTotalBytes)} → ` +
+          `${mb(load.settled.heapTotalBytes)} MB, external ${mb(load.baseline.externalBytes)} → ${mb(load.settled.externalBytes)} MB)`,
         bar: '≤ 2 MB per call; 60-minute soak grows ≤ 10 MB (--soak-minutes 60); within 10% of baseline after',
         pass:
           slope === null

@@ -38,6 +38,9 @@ export interface RuntimeReport {
   outboundLateFrames: number;
   outboundUnderruns: number;
   rssBytes: number;
+  /** V8's heap as reserved (what a settled process can give back) and memory outside it (Buffers). */
+  heapTotalBytes: number;
+  externalBytes: number;
   heapUsedBytes: number;
   /** CPU time (user + system) the runtime process used since the last reset, all its threads. */
   cpuMs: number;
@@ -179,6 +182,8 @@ async function main(): Promise<void> {
         },
         rssBytes: memory.rss,
         heapUsedBytes: memory.heapUsed,
+        heapTotalBytes: memory.heapTotal,
+        externalBytes: memory.external,
         cpuMs: (cpu.user + cpu.system) / 1000,
         wallMs: performance.now() - wallAtReset,
         mainThreadCpuMs: subtractOrNull(mainThreadCpuMs(), mainThreadCpuAtReset),
