@@ -31,10 +31,8 @@ import {
   applyCarrierStatus,
   beginInboundCall,
   carrierWebhookPaths,
-  claimCallMedia,
   findCallCarrier,
   resolveInboundRoute,
-  ServiceError,
   type InboundRoute,
 } from '@parley/services';
 import {
@@ -49,6 +47,7 @@ import {
 } from '@parley/telephony';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
+import { claimAndCarry } from './claim-and-carry.js';
 
 const CARRIER = 'exotel';
 const PATHS = carrierWebhookPaths(CARRIER);
@@ -261,20 +260,10 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
         // Exotel echoes the URL's query in custom_parameters; the query itself is the fallback.
         const mediaToken =
           start.customParameters['token'] ?? (typeof queryToken === 'string' ? queryToken : '');
-        let claimed;
-        try {
-          claimed = await claimCallMedia(
-            deps.db,
-            { callId, mediaToken, carrier: CARRIER, runtimeId: env.runtime.runtimeId },
-            nowOf(deps),
-          );
-        } catch (error) {
-          if (!(error instanceof ServiceError)) throw error;
+        await claimAndCarry(env, { callId, mediaToken, carrier: CARRIER }, transport, async () => {
           log.warn({ callId }, 'media stream with a token that is not this call’s: closed');
           await transport.hangUp('unauthorised');
-          return;
-        }
-        await env.runtime.runCall(claimed, transport);
+        });
       })().catch((error: unknown) => {
         log.error({ err: error, callId }, 'media stream failed');
         socket.close();

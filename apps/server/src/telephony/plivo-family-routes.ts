@@ -18,12 +18,10 @@ import {
   applyCarrierStatus,
   beginInboundCall,
   carrierWebhookPaths,
-  claimCallMedia,
   findCallCarrier,
   issueMediaToken,
   rekeyCarrierCall,
   resolveInboundRoute,
-  ServiceError,
 } from '@parley/services';
 import {
   parsePlivoAnswerRequest,
@@ -42,6 +40,7 @@ import type { WebSocket } from 'ws';
 import { outboundAnswerPath, outboundStatusPath, transferDocumentPath } from './carrier-dialer.js';
 import { actOnMachineVerdict } from './machine-verdict.js';
 import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
+import { claimAndCarry } from './claim-and-carry.js';
 
 /** What the routes need to know about one carrier of the Plivo family. */
 export interface PlivoFamilyCarrier {
@@ -304,23 +303,8 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
         };
         // The echoed ids are what authenticate this socket: without the token we issued, nothing is claimed.
         if (decodeExtraHeaderValue(start.customParameters['callId']) !== callId) return refuse();
-        let claimed;
-        try {
-          claimed = await claimCallMedia(
-            deps.db,
-            {
-              callId,
-              mediaToken: decodeExtraHeaderValue(start.customParameters['token']) ?? '',
-              carrier,
-              runtimeId: env.runtime.runtimeId,
-            },
-            nowOf(deps),
-          );
-        } catch (error) {
-          if (!(error instanceof ServiceError)) throw error;
-          return refuse();
-        }
-        await env.runtime.runCall(claimed, transport);
+        const mediaToken = decodeExtraHeaderValue(start.customParameters['token']) ?? '';
+        await claimAndCarry(env, { callId, mediaToken, carrier }, transport, refuse);
       })().catch((error: unknown) => {
         log.error({ err: error, callId }, 'media stream failed');
         socket.close();

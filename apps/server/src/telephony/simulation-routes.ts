@@ -6,7 +6,6 @@
 // Real calls keep their carrier routes, signatures and all.
 import {
   beginSimulatedCall,
-  claimCallMedia,
   findCallSimulation,
   getSimulatedCallReport,
   ServiceError,
@@ -17,7 +16,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { OPERATOR_SIGNATURE_HEADER, OperatorSignatureVerifier } from '../operator-signature.js';
 import { CallSimulation, simulationProblem } from './simulation.js';
-import { nowOf, type TelephonyEnv } from './telephony-env.js';
+import type { TelephonyEnv } from './telephony-env.js';
+import { claimAndCarry } from './claim-and-carry.js';
 
 export const SIMULATIONS_PATH = '/internal/simulations';
 /** Where a simulated call's caller opens its media socket, per carrier protocol. */
@@ -140,25 +140,11 @@ export async function simulationRoutes(app: FastifyInstance, env: SimulationEnv)
           return;
         }
         const { transport, start } = accepted;
-        let claimed;
-        try {
-          claimed = await claimCallMedia(
-            deps.db,
-            {
-              callId,
-              mediaToken: start.customParameters['token'] ?? '',
-              carrier: 'twilio',
-              runtimeId: env.runtime.runtimeId,
-            },
-            nowOf(deps),
-          );
-        } catch (error) {
-          if (!(error instanceof ServiceError)) throw error;
+        const mediaToken = start.customParameters['token'] ?? '';
+        await claimAndCarry(env, { callId, mediaToken, carrier: 'twilio' }, transport, async () => {
           log.warn({ callId }, 'simulated media stream with a token that is not this call’s: closed');
           await transport.hangUp('unauthorised');
-          return;
-        }
-        await env.runtime.runCall(claimed, transport);
+        });
       })().catch((error: unknown) => {
         log.error({ err: error, callId }, 'simulated media stream failed');
         socket.close();

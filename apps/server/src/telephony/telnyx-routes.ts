@@ -27,10 +27,8 @@ import {
   applyCarrierStatus,
   beginInboundCall,
   carrierWebhookPaths,
-  claimCallMedia,
   findCallCarrier,
   resolveInboundRoute,
-  ServiceError,
 } from '@parley/services';
 import {
   parseTelnyxWebhookEvent,
@@ -46,6 +44,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actOnMachineVerdict } from './machine-verdict.js';
 import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
+import { claimAndCarry } from './claim-and-carry.js';
 
 const CARRIER = 'telnyx';
 const PATHS = carrierWebhookPaths(CARRIER);
@@ -290,26 +289,12 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
           return;
         }
         const { transport, start } = accepted;
-        let claimed;
-        try {
-          claimed = await claimCallMedia(
-            deps.db,
-            {
-              callId,
-              mediaToken: start.customParameters['token'] ?? '',
-              carrier: CARRIER,
-              runtimeId: env.runtime.runtimeId,
-            },
-            nowOf(deps),
-          );
-        } catch (error) {
-          if (!(error instanceof ServiceError)) throw error;
+        const mediaToken = start.customParameters['token'] ?? '';
+        await claimAndCarry(env, { callId, mediaToken, carrier: CARRIER }, transport, () => {
           log.warn({ callId }, 'media stream with a token that is not this call’s: closed');
           // Only the socket is closed: the call it claimed to be is not this socket's to end.
           socket.close(1008, 'unauthorised');
-          return;
-        }
-        await env.runtime.runCall(claimed, transport);
+        });
       })().catch((error: unknown) => {
         log.error({ err: error, callId }, 'media stream failed');
         socket.close();

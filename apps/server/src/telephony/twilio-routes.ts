@@ -6,7 +6,6 @@ import {
   applyCarrierStatus,
   beginInboundCall,
   carrierWebhookPaths,
-  claimCallMedia,
   findCallCarrier,
   issueMediaToken,
   resolveInboundRoute,
@@ -27,6 +26,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { outboundAnswerPath } from './carrier-dialer.js';
 import { actOnMachineVerdict } from './machine-verdict.js';
 import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
+import { claimAndCarry } from './claim-and-carry.js';
 
 /** Ends a call that has nothing left to connect to (canceled or over before it was answered). */
 const hangUpTwiml = () => '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>';
@@ -244,25 +244,11 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
           await resumeStream(callId, start.customParameters['token'] ?? '', transport);
           return;
         }
-        let claimed;
-        try {
-          claimed = await claimCallMedia(
-            deps.db,
-            {
-              callId,
-              mediaToken: start.customParameters['token'] ?? '',
-              carrier: CARRIER,
-              runtimeId: env.runtime.runtimeId,
-            },
-            nowOf(deps),
-          );
-        } catch (error) {
-          if (!(error instanceof ServiceError)) throw error;
+        const mediaToken = start.customParameters['token'] ?? '';
+        await claimAndCarry(env, { callId, mediaToken, carrier: CARRIER }, transport, async () => {
           log.warn({ callId }, 'media stream with a token that is not this call’s: closed');
           await transport.hangUp('unauthorised');
-          return;
-        }
-        await env.runtime.runCall(claimed, transport);
+        });
       })().catch((error: unknown) => {
         log.error({ err: error, callId }, 'media stream failed');
         socket.close();
