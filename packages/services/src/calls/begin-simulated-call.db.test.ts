@@ -1,71 +1,43 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agents, agentVersions, auditLog, calls, eq, type DatabaseHandle } from '@parley/db';
-import { createTestDatabase } from '@parley/db/testing';
-import { createUserAsOperator } from '../admin/system.js';
+import { agents, auditLog, calls, eq } from '@parley/db';
 import type { ServiceContext } from '../context.js';
-import { SecretBox } from '../secret-box.js';
+import { createCallsFixture, type CallsFixture } from '../testing/calls-fixture.js';
 import { beginInboundCall } from './begin-inbound-call.js';
 import { beginSimulatedCall, findCallSimulation } from './begin-simulated-call.js';
 import { claimCallMedia } from './claim-call-media.js';
 import { getSimulatedCallReport } from './simulated-call-report.js';
 
-let database: DatabaseHandle;
-let system: ServiceContext;
-let organizationId: string;
-let published: string;
+let fixture: CallsFixture;
 let draftOnly: string;
 const SIMULATION = { apiKey: 'k'.repeat(20), llm: 'http://127.0.0.1:1/v1' };
 const fine = () => null;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  system = {
-    db: database.db,
-    secretBox: new SecretBox('a test instance secret that is long enough'),
-    publicUrl: 'http://parley.test',
-    signupEnabled: true,
-    sessionTtlMs: 60_000,
-    actor: { type: 'system', label: 'cli' },
-    clientIp: null,
-  };
-  ({ organizationId } = await createUserAsOperator(system, {
-    email: 'owner@example.test',
-    password: 'correct horse battery',
-    name: 'Owner',
-    organizationName: 'Acme',
-    isInstanceAdmin: false,
-  }));
-  const [agent] = await database.db
+  // `parley call simulate` acts as the CLI.
+  fixture = await createCallsFixture({ actorLabel: 'cli' });
+  const [draft] = await fixture.db
     .insert(agents)
-    .values({ organizationId, name: 'Reception', draft: {}, publishedVersion: 1 })
-    .returning();
-  await database.db
-    .insert(agentVersions)
-    .values({ organizationId, agentId: agent!.id, version: 1, config: { systemPrompt: 'Be kind.' } });
-  published = agent!.id;
-  const [draft] = await database.db
-    .insert(agents)
-    .values({ organizationId, name: 'Draft', draft: {} })
+    .values({ organizationId: fixture.organizationId, name: 'Draft', draft: {} })
     .returning();
   draftOnly = draft!.id;
 });
-afterAll(() => database.close());
+afterAll(() => fixture.close());
 
 describe('simulated calls', () => {
   it('are recorded ringing with their simulation and a media token the runtime can claim', async () => {
-    const started = await beginSimulatedCall(system, {
-      agentId: published,
+    const started = await beginSimulatedCall(fixture.system, {
+      agentId: fixture.agentId,
       carrier: 'twilio',
       simulation: SIMULATION,
       problemWith: fine,
     });
-    expect(started).toMatchObject({ organizationId, agentVersion: 1 });
-    expect(await findCallSimulation(database.db, started.callId)).toEqual({
+    expect(started).toMatchObject({ organizationId: fixture.organizationId, agentVersion: 1 });
+    expect(await findCallSimulation(fixture.db, started.callId)).toEqual({
       carrier: 'twilio',
       simulation: SIMULATION,
     });
     const claimed = await claimCallMedia(
-      database.db,
+      fixture.db,
       { callId: started.callId, mediaToken: started.mediaToken, carrier: 'twilio', runtimeId: 'r1' },
       new Date(),
     );
@@ -74,46 +46,48 @@ describe('simulated calls', () => {
       direction: 'inbound',
       simulation: SIMULATION,
     });
-    const [audit] = await database.db.select().from(auditLog).where(eq(auditLog.targetId, started.callId));
+    const [audit] = await fixture.db.select().from(auditLog).where(eq(auditLog.targetId, started.callId));
     expect(audit).toMatchObject({ action: 'call.simulate', actorLabel: 'cli' });
-    const report = await getSimulatedCallReport(system, started.callId);
+    const report = await getSimulatedCallReport(fixture.system, started.callId);
     expect(report).toMatchObject({ status: 'in_progress', ended: false, transcript: [], turnLatencies: [] });
   });
 
   it('are refused for an unknown or unpublished agent, or one the simulators cannot carry, recording nothing', async () => {
-    const before = (await database.db.select().from(calls)).length;
+    const before = (await fixture.db.select().from(calls)).length;
     const attempt = (agentId: string, problemWith: () => string | null = fine) =>
-      beginSimulatedCall(system, { agentId, carrier: 'twilio', simulation: SIMULATION, problemWith });
+      beginSimulatedCall(fixture.system, { agentId, carrier: 'twilio', simulation: SIMULATION, problemWith });
     await expect(attempt('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
       code: 'agent_not_found',
     });
     await expect(attempt(draftOnly)).rejects.toMatchObject({ code: 'invalid_reference' });
-    await expect(attempt(published, () => 'no stand-in for the STT provider `x`')).rejects.toMatchObject({
+    await expect(
+      attempt(fixture.agentId, () => 'no stand-in for the STT provider `x`'),
+    ).rejects.toMatchObject({
       code: 'invalid_reference',
       message: expect.stringMatching(/no stand-in for the STT provider `x`/),
     });
-    expect((await database.db.select().from(calls)).length).toBe(before);
+    expect((await fixture.db.select().from(calls)).length).toBe(before);
   });
 
   it('need operator power, and the report never reads a real call', async () => {
     const member: ServiceContext = {
-      ...system,
+      ...fixture.system,
       actor: { type: 'user', userId: 'u', email: 'm@example.test', isInstanceAdmin: false },
     };
     await expect(
       beginSimulatedCall(member, {
-        agentId: published,
+        agentId: fixture.agentId,
         carrier: 'twilio',
         simulation: SIMULATION,
         problemWith: fine,
       }),
     ).rejects.toMatchObject({ code: 'forbidden' });
     const real = await beginInboundCall(
-      database.db,
+      fixture.db,
       {
-        organizationId,
+        organizationId: fixture.organizationId,
         phoneNumberId: null as unknown as string,
-        agentId: published,
+        agentId: fixture.agentId,
         agentVersion: 1,
         carrier: 'twilio',
         carrierCallId: 'CA-real',
@@ -122,8 +96,8 @@ describe('simulated calls', () => {
       },
       new Date(),
     );
-    expect(await findCallSimulation(database.db, real.callId)).toBeNull();
-    await expect(getSimulatedCallReport(system, real.callId)).rejects.toMatchObject({
+    expect(await findCallSimulation(fixture.db, real.callId)).toBeNull();
+    await expect(getSimulatedCallReport(fixture.system, real.callId)).rejects.toMatchObject({
       code: 'call_not_found',
     });
   });

@@ -1,48 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { asc, callEvents, calls, eq, runtimes, transcriptTurns, type DatabaseHandle } from '@parley/db';
-import { createTestDatabase } from '@parley/db/testing';
-import { createUserAsOperator } from '../admin/system.js';
-import type { ServiceContext } from '../context.js';
-import { SecretBox } from '../secret-box.js';
+import { asc, callEvents, calls, eq, runtimes, transcriptTurns } from '@parley/db';
+import { createCallsFixture, type CallFields, type CallsFixture } from '../testing/calls-fixture.js';
 import { CallJournal } from './call-journal.js';
 import { heartbeatRuntime, registerRuntime, sweepLostCalls } from './runtime-registry.js';
 
-let database: DatabaseHandle;
-let organizationId: string;
+let fixture: CallsFixture;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const system: ServiceContext = {
-    db: database.db,
-    secretBox: new SecretBox('a test instance secret that is long enough'),
-    publicUrl: 'http://parley.test',
-    signupEnabled: true,
-    sessionTtlMs: 60_000,
-    actor: { type: 'system', label: 'test' },
-    clientIp: null,
-  };
-  ({ organizationId } = await createUserAsOperator(system, {
-    email: 'owner@example.test',
-    password: 'correct horse battery',
-    name: 'Owner',
-    organizationName: 'Acme',
-    isInstanceAdmin: false,
-  }));
+  fixture = await createCallsFixture();
 });
-afterAll(() => database.close());
+afterAll(() => fixture.close());
 
-async function newCall(fields: Partial<typeof calls.$inferInsert> = {}): Promise<string> {
-  const [row] = await database.db
-    .insert(calls)
-    .values({ organizationId, direction: 'inbound', transport: 'twilio', status: 'in_progress', ...fields })
-    .returning({ id: calls.id });
-  return row!.id;
-}
+/** An inbound call in progress, unless `fields` say otherwise. */
+const newCall = (fields: CallFields = {}) =>
+  fixture.newCall({ direction: 'inbound', status: 'in_progress', ...fields });
+/** The call as its runtime's journal knows it. */
+const callOf = (id: string) => ({ id, organizationId: fixture.organizationId });
 
 const eventsOf = (callId: string) =>
-  database.db.select().from(callEvents).where(eq(callEvents.callId, callId)).orderBy(asc(callEvents.seq));
+  fixture.db.select().from(callEvents).where(eq(callEvents.callId, callId)).orderBy(asc(callEvents.seq));
 const turnsOf = (callId: string) =>
-  database.db
+  fixture.db
     .select()
     .from(transcriptTurns)
     .where(eq(transcriptTurns.callId, callId))
@@ -51,7 +29,7 @@ const turnsOf = (callId: string) =>
 describe('the call journal', () => {
   it('writes events in order and the transcript as turns, without interim words', async () => {
     const callId = await newCall();
-    const journal = new CallJournal(database.db, { id: callId, organizationId }, { flushIntervalMs: 60_000 });
+    const journal = new CallJournal(fixture.db, callOf(callId), { flushIntervalMs: 60_000 });
     journal.record({
       seq: 1,
       atMs: 0,
@@ -95,14 +73,14 @@ describe('the call journal', () => {
 
   it('writes buffered events by itself within the flush interval', async () => {
     const callId = await newCall();
-    const journal = new CallJournal(database.db, { id: callId, organizationId }, { flushIntervalMs: 20 });
+    const journal = new CallJournal(fixture.db, callOf(callId), { flushIntervalMs: 20 });
     journal.record({ seq: 1, atMs: 0, type: 'call.started', inputFormat: 'x', outputFormat: 'y' });
     await vi.waitFor(async () => expect(await eventsOf(callId)).toHaveLength(1), { timeout: 5000 });
   });
 
   it('closing writes the last events, then the outcome on the call row', async () => {
     const callId = await newCall();
-    const journal = new CallJournal(database.db, { id: callId, organizationId }, { flushIntervalMs: 60_000 });
+    const journal = new CallJournal(fixture.db, callOf(callId), { flushIntervalMs: 60_000 });
     journal.record({ seq: 1, atMs: 0, type: 'call.started', inputFormat: 'x', outputFormat: 'y' });
     journal.record({ seq: 2, atMs: 9000, type: 'call.ended', reason: 'caller_hung_up', durationMs: 9000 });
     const endedAt = new Date('2026-11-21T10:00:09Z');
@@ -114,7 +92,7 @@ describe('the call journal', () => {
       recordingDurationMs: 9000,
     });
     expect(await eventsOf(callId)).toHaveLength(2);
-    const [row] = await database.db.select().from(calls).where(eq(calls.id, callId));
+    const [row] = await fixture.db.select().from(calls).where(eq(calls.id, callId));
     expect(row).toMatchObject({
       status: 'completed',
       endReason: 'caller_hung_up',
@@ -127,20 +105,19 @@ describe('the call journal', () => {
   it('keeps events whose write failed and writes them at the next flush', async () => {
     const callId = await newCall();
     const errors: unknown[] = [];
-    const journal = new CallJournal(
-      database.db,
-      { id: callId, organizationId },
-      { flushIntervalMs: 60_000, onWriteError: (error) => errors.push(error) },
-    );
+    const journal = new CallJournal(fixture.db, callOf(callId), {
+      flushIntervalMs: 60_000,
+      onWriteError: (error) => errors.push(error),
+    });
     // The call row is briefly gone (as if not yet committed): the foreign key refuses the events.
-    await database.db
+    await fixture.db
       .update(calls)
       .set({ id: '0190a0a0-0000-7000-8000-00000000dead' })
       .where(eq(calls.id, callId));
     journal.record({ seq: 1, atMs: 0, type: 'call.started', inputFormat: 'x', outputFormat: 'y' });
     await journal.flush();
     expect(errors).toHaveLength(1);
-    await database.db
+    await fixture.db
       .update(calls)
       .set({ id: callId })
       .where(eq(calls.id, '0190a0a0-0000-7000-8000-00000000dead'));
@@ -153,10 +130,10 @@ describe('the call journal', () => {
 describe('lost runtimes', () => {
   it('closes the live calls of a runtime that stopped heartbeating, and only those', async () => {
     const start = new Date('2026-11-21T10:00:00Z');
-    await registerRuntime(database.db, 'rt-dead', start);
-    await registerRuntime(database.db, 'rt-alive', start);
+    await registerRuntime(fixture.db, 'rt-dead', start);
+    await registerRuntime(fixture.db, 'rt-alive', start);
     const later = new Date(start.getTime() + 60_000);
-    await heartbeatRuntime(database.db, 'rt-alive', later);
+    await heartbeatRuntime(fixture.db, 'rt-alive', later);
     const lost = await newCall({ runtimeId: 'rt-dead' });
     const ringingLost = await newCall({ runtimeId: 'rt-dead', status: 'ringing' });
     const unknownRuntime = await newCall({ runtimeId: 'rt-never-registered' });
@@ -168,10 +145,10 @@ describe('lost runtimes', () => {
     });
     const queued = await newCall({ status: 'queued' });
 
-    const closed = await sweepLostCalls(database.db, { now: later, staleAfterMs: 30_000 });
+    const closed = await sweepLostCalls(fixture.db, { now: later, staleAfterMs: 30_000 });
     expect(closed.sort()).toEqual([lost, ringingLost, unknownRuntime].sort());
     const statusOf = async (id: string) =>
-      (await database.db.select().from(calls).where(eq(calls.id, id)))[0]!;
+      (await fixture.db.select().from(calls).where(eq(calls.id, id)))[0]!;
     expect(await statusOf(lost)).toMatchObject({
       status: 'failed',
       endReason: 'runtime_lost',
@@ -180,7 +157,7 @@ describe('lost runtimes', () => {
     expect(await statusOf(alive)).toMatchObject({ status: 'in_progress', endReason: null });
     expect(await statusOf(finished)).toMatchObject({ status: 'completed', endReason: 'caller_hung_up' });
     expect(await statusOf(queued)).toMatchObject({ status: 'queued' });
-    expect((await database.db.select().from(runtimes)).map((r) => r.id)).toEqual(['rt-alive']);
-    expect(await sweepLostCalls(database.db, { now: later, staleAfterMs: 30_000 })).toEqual([]);
+    expect((await fixture.db.select().from(runtimes)).map((r) => r.id)).toEqual(['rt-alive']);
+    expect(await sweepLostCalls(fixture.db, { now: later, staleAfterMs: 30_000 })).toEqual([]);
   });
 });

@@ -1,68 +1,37 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agents, agentVersions, calls, eq, phoneNumbers, type DatabaseHandle } from '@parley/db';
-import { createTestDatabase } from '@parley/db/testing';
-import { createUserAsOperator } from '../admin/system.js';
-import type { ServiceContext } from '../context.js';
+import { calls, eq } from '@parley/db';
 import { ServiceError } from '../errors.js';
-import { SecretBox } from '../secret-box.js';
+import { createCallsFixture, type CallsFixture } from '../testing/calls-fixture.js';
 import { applyCarrierStatus } from './apply-carrier-status.js';
 import { beginInboundCall, MEDIA_TOKEN_TTL_MS, type InboundCallStart } from './begin-inbound-call.js';
 import { claimCallMedia } from './claim-call-media.js';
 
-let database: DatabaseHandle;
+let fixture: CallsFixture;
 let start: Omit<InboundCallStart, 'carrierCallId'>;
 const NOW = new Date('2026-11-21T10:00:00Z');
 const later = (ms: number) => new Date(NOW.getTime() + ms);
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const system: ServiceContext = {
-    db: database.db,
-    secretBox: new SecretBox('a test instance secret that is long enough'),
-    publicUrl: 'http://parley.test',
-    signupEnabled: true,
-    sessionTtlMs: 60_000,
-    actor: { type: 'system', label: 'test' },
-    clientIp: null,
-  };
-  const { organizationId } = await createUserAsOperator(system, {
-    email: 'owner@example.test',
-    password: 'correct horse battery',
-    name: 'Owner',
-    organizationName: 'Acme',
-    isInstanceAdmin: false,
-  });
-  const db = database.db;
-  const [agent] = await db
-    .insert(agents)
-    .values({ organizationId, name: 'Reception', draft: {}, publishedVersion: 1 })
-    .returning();
-  await db
-    .insert(agentVersions)
-    .values({ organizationId, agentId: agent!.id, version: 1, config: { systemPrompt: 'Be kind.' } });
-  const [number] = await db
-    .insert(phoneNumbers)
-    .values({ organizationId, carrier: 'twilio', number: '+15005550006', name: 'Main' })
-    .returning();
+  fixture = await createCallsFixture();
   start = {
-    organizationId,
-    phoneNumberId: number!.id,
-    agentId: agent!.id,
+    organizationId: fixture.organizationId,
+    phoneNumberId: await fixture.newPhoneNumber(),
+    agentId: fixture.agentId,
     agentVersion: 1,
     carrier: 'twilio',
     from: '+15005550001',
     to: '+15005550006',
   };
 });
-afterAll(() => database.close());
+afterAll(() => fixture.close());
 
-const rowOf = async (id: string) => (await database.db.select().from(calls).where(eq(calls.id, id)))[0]!;
+const rowOf = async (id: string) => (await fixture.db.select().from(calls).where(eq(calls.id, id)))[0]!;
 const isRefusal = (error: unknown) => error instanceof ServiceError && error.code === 'forbidden';
 
 describe('an inbound call', () => {
   it('is ringing until the media socket presents its token, then in progress with the agent version', async () => {
     const { callId, mediaToken } = await beginInboundCall(
-      database.db,
+      fixture.db,
       { ...start, carrierCallId: 'CA-inbound-1' },
       NOW,
     );
@@ -72,7 +41,7 @@ describe('an inbound call', () => {
       transport: 'twilio',
     });
     const claimed = await claimCallMedia(
-      database.db,
+      fixture.db,
       { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt-1' },
       later(1000),
     );
@@ -80,13 +49,13 @@ describe('an inbound call', () => {
     expect(claimed.call).toMatchObject({ status: 'in_progress', runtimeId: 'rt-1', answeredAt: later(1000) });
     // The token is used up: a second socket with it is refused.
     await expect(
-      claimCallMedia(database.db, { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt-2' }, later(2000)),
+      claimCallMedia(fixture.db, { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt-2' }, later(2000)),
     ).rejects.toSatisfy(isRefusal);
   });
 
   it('refuses a wrong token, another carrier, an expired token and an unknown call alike', async () => {
     const { callId, mediaToken } = await beginInboundCall(
-      database.db,
+      fixture.db,
       { ...start, carrierCallId: 'CA-inbound-2' },
       NOW,
     );
@@ -98,25 +67,25 @@ describe('an inbound call', () => {
     ];
     for (const attempt of attempts) {
       await expect(
-        claimCallMedia(database.db, { ...attempt, runtimeId: 'rt-1' }, attempt.at),
+        claimCallMedia(fixture.db, { ...attempt, runtimeId: 'rt-1' }, attempt.at),
       ).rejects.toSatisfy(isRefusal);
     }
     expect((await rowOf(callId)).status).toBe('ringing');
   });
 
   it('a retried webhook for the same carrier call keeps one record and issues a fresh token', async () => {
-    const first = await beginInboundCall(database.db, { ...start, carrierCallId: 'CA-retried' }, NOW);
-    const second = await beginInboundCall(database.db, { ...start, carrierCallId: 'CA-retried' }, later(500));
+    const first = await beginInboundCall(fixture.db, { ...start, carrierCallId: 'CA-retried' }, NOW);
+    const second = await beginInboundCall(fixture.db, { ...start, carrierCallId: 'CA-retried' }, later(500));
     expect(second.callId).toBe(first.callId);
     await expect(
       claimCallMedia(
-        database.db,
+        fixture.db,
         { callId: first.callId, mediaToken: first.mediaToken, carrier: 'twilio', runtimeId: 'rt' },
         later(600),
       ),
     ).rejects.toSatisfy(isRefusal);
     await claimCallMedia(
-      database.db,
+      fixture.db,
       { callId: first.callId, mediaToken: second.mediaToken, carrier: 'twilio', runtimeId: 'rt' },
       later(600),
     );
@@ -125,9 +94,9 @@ describe('an inbound call', () => {
 
 describe('carrier status callbacks', () => {
   it('finish a call that never reached a runtime, keeping the carrier’s words', async () => {
-    const { callId } = await beginInboundCall(database.db, { ...start, carrierCallId: 'CA-busy' }, NOW);
+    const { callId } = await beginInboundCall(fixture.db, { ...start, carrierCallId: 'CA-busy' }, NOW);
     const applied = await applyCarrierStatus(
-      database.db,
+      fixture.db,
       'twilio',
       { carrierCallId: 'CA-busy', status: 'busy', carrierReason: 'busy; SipResponseCode=486' },
       later(3000),
@@ -141,7 +110,7 @@ describe('carrier status callbacks', () => {
     });
     // A late "completed" does not reopen or rewrite it.
     await applyCarrierStatus(
-      database.db,
+      fixture.db,
       'twilio',
       { carrierCallId: 'CA-busy', status: 'completed', carrierReason: 'completed' },
       later(4000),
@@ -151,13 +120,13 @@ describe('carrier status callbacks', () => {
 
   it('leave a call the runtime carries to the runtime, noting only why the carrier ended it', async () => {
     const { callId, mediaToken } = await beginInboundCall(
-      database.db,
+      fixture.db,
       { ...start, carrierCallId: 'CA-carried' },
       NOW,
     );
-    await claimCallMedia(database.db, { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt' }, later(10));
+    await claimCallMedia(fixture.db, { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt' }, later(10));
     await applyCarrierStatus(
-      database.db,
+      fixture.db,
       'twilio',
       { carrierCallId: 'CA-carried', status: 'completed', carrierReason: 'completed', durationSeconds: 42 },
       later(42_000),
@@ -171,23 +140,23 @@ describe('carrier status callbacks', () => {
 
   it('give a call the runtime ended the carrier’s final words, replacing progress ones', async () => {
     const { callId, mediaToken } = await beginInboundCall(
-      database.db,
+      fixture.db,
       { ...start, carrierCallId: 'CA-ended-by-runtime' },
       NOW,
     );
-    await claimCallMedia(database.db, { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt' }, later(10));
+    await claimCallMedia(fixture.db, { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt' }, later(10));
     await applyCarrierStatus(
-      database.db,
+      fixture.db,
       'twilio',
       { carrierCallId: 'CA-ended-by-runtime', status: 'in_progress', carrierReason: 'in-progress' },
       later(20),
     );
-    await database.db
+    await fixture.db
       .update(calls)
       .set({ status: 'completed', endReason: 'caller_hangup', endedAt: later(9000) })
       .where(eq(calls.id, callId));
     await applyCarrierStatus(
-      database.db,
+      fixture.db,
       'twilio',
       {
         carrierCallId: 'CA-ended-by-runtime',
@@ -204,10 +173,10 @@ describe('carrier status callbacks', () => {
   });
 
   it('answer nothing for a call id nobody has, on this carrier', async () => {
-    await beginInboundCall(database.db, { ...start, carrierCallId: 'CA-other-carrier' }, NOW);
+    await beginInboundCall(fixture.db, { ...start, carrierCallId: 'CA-other-carrier' }, NOW);
     expect(
       await applyCarrierStatus(
-        database.db,
+        fixture.db,
         'plivo',
         { carrierCallId: 'CA-other-carrier', status: 'failed', carrierReason: 'x' },
         NOW,

@@ -1,96 +1,52 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agents, agentVersions, calls, type DatabaseHandle } from '@parley/db';
-import { createTestDatabase } from '@parley/db/testing';
-import { createUserAsOperator } from '../admin/system.js';
-import type { ServiceContext } from '../context.js';
 import { ServiceError } from '../errors.js';
-import { SecretBox } from '../secret-box.js';
+import { createCallsFixture, type CallsFixture } from '../testing/calls-fixture.js';
 import { MEDIA_TOKEN_TTL_MS } from './begin-inbound-call.js';
 import { claimCallMedia } from './claim-call-media.js';
 import { issueMediaToken } from './issue-media-token.js';
 import { DIALED_MEDIA_TOKEN_TTL_MS } from './sweep-unanswered-calls.js';
 
-let database: DatabaseHandle;
-let organizationId: string;
-let agentId: string;
+let fixture: CallsFixture;
 const NOW = new Date('2026-11-21T10:00:00Z');
 const later = (ms: number) => new Date(NOW.getTime() + ms);
 /** Answered after ringing longer than a token issued at the answer would live. */
 const LATE_ANSWER_MS = MEDIA_TOKEN_TTL_MS + 30_000;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const system: ServiceContext = {
-    db: database.db,
-    secretBox: new SecretBox('a test instance secret that is long enough'),
-    publicUrl: 'http://parley.test',
-    signupEnabled: true,
-    sessionTtlMs: 60_000,
-    actor: { type: 'system', label: 'test' },
-    clientIp: null,
-  };
-  ({ organizationId } = await createUserAsOperator(system, {
-    email: 'owner@example.test',
-    password: 'correct horse battery',
-    name: 'Owner',
-    organizationName: 'Acme',
-    isInstanceAdmin: false,
-  }));
-  const [agent] = await database.db
-    .insert(agents)
-    .values({ organizationId, name: 'Sales', draft: {}, publishedVersion: 1 })
-    .returning();
-  agentId = agent!.id;
-  await database.db
-    .insert(agentVersions)
-    .values({ organizationId, agentId, version: 1, config: { systemPrompt: 'Be brief.' } });
+  fixture = await createCallsFixture();
 });
-afterAll(() => database.close());
+afterAll(() => fixture.close());
 
 /** An outbound Telnyx call being placed: its media token goes to the carrier with the dial. */
-async function newDialedCall(): Promise<string> {
-  const [row] = await database.db
-    .insert(calls)
-    .values({
-      organizationId,
-      agentId,
-      agentVersion: 1,
-      direction: 'outbound',
-      transport: 'telnyx',
-      status: 'queued',
-      createdAt: NOW,
-      updatedAt: NOW,
-    })
-    .returning({ id: calls.id });
-  return row!.id;
-}
+const newDialedCall = () =>
+  fixture.newCall({ transport: 'telnyx', status: 'queued', createdAt: NOW, updatedAt: NOW });
 
 const answer = (callId: string, mediaToken: string, at: Date) =>
-  claimCallMedia(database.db, { callId, mediaToken, carrier: 'telnyx', runtimeId: 'rt-1' }, at);
+  claimCallMedia(fixture.db, { callId, mediaToken, carrier: 'telnyx', runtimeId: 'rt-1' }, at);
 
 describe('a media token issued when the call is placed', () => {
   it('with a lifetime covering the ringing, connects a callee who answers late', async () => {
     const callId = await newDialedCall();
-    const token = await issueMediaToken(database.db, callId, NOW, { lifetimeMs: DIALED_MEDIA_TOKEN_TTL_MS });
+    const token = await issueMediaToken(fixture.db, callId, NOW, { lifetimeMs: DIALED_MEDIA_TOKEN_TTL_MS });
     const claimed = await answer(callId, token!, later(LATE_ANSWER_MS));
     expect(claimed.call).toMatchObject({ status: 'in_progress', answeredAt: later(LATE_ANSWER_MS) });
   });
 
   it('with the default lifetime, refuses that callee', async () => {
     const callId = await newDialedCall();
-    const token = await issueMediaToken(database.db, callId, NOW);
+    const token = await issueMediaToken(fixture.db, callId, NOW);
     await expect(answer(callId, token!, later(LATE_ANSWER_MS))).rejects.toSatisfy(
       (error) => error instanceof ServiceError && error.code === 'forbidden',
     );
     // Within the default lifetime a fresh token connects.
-    const fresh = await issueMediaToken(database.db, callId, later(LATE_ANSWER_MS));
+    const fresh = await issueMediaToken(fixture.db, callId, later(LATE_ANSWER_MS));
     await expect(answer(callId, fresh!, later(LATE_ANSWER_MS + 1000))).resolves.toBeDefined();
   });
 
   it('refuses a lifetime that is not a positive number, naming it', async () => {
     const callId = await newDialedCall();
-    await expect(issueMediaToken(database.db, callId, NOW, { lifetimeMs: 0 })).rejects.toThrow(/lifetimeMs/);
-    await expect(issueMediaToken(database.db, callId, NOW, { lifetimeMs: Number.NaN })).rejects.toThrow(
+    await expect(issueMediaToken(fixture.db, callId, NOW, { lifetimeMs: 0 })).rejects.toThrow(/lifetimeMs/);
+    await expect(issueMediaToken(fixture.db, callId, NOW, { lifetimeMs: Number.NaN })).rejects.toThrow(
       /lifetimeMs/,
     );
   });

@@ -1,72 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agents, agentVersions, calls, eq, type DatabaseHandle } from '@parley/db';
-import { createTestDatabase } from '@parley/db/testing';
-import { createUserAsOperator } from '../admin/system.js';
-import type { ServiceContext } from '../context.js';
+import { calls, eq } from '@parley/db';
 import { ServiceError } from '../errors.js';
-import { SecretBox } from '../secret-box.js';
+import { createCallsFixture, type CallsFixture } from '../testing/calls-fixture.js';
 import { MEDIA_TOKEN_TTL_MS } from './begin-inbound-call.js';
 import { claimCallMedia } from './claim-call-media.js';
 import { issueMediaToken } from './issue-media-token.js';
 import { resumeCallMedia } from './resume-call-media.js';
 
-let database: DatabaseHandle;
-let organizationId: string;
-let agentId: string;
+let fixture: CallsFixture;
 const NOW = new Date('2026-11-21T10:00:00Z');
 const later = (ms: number) => new Date(NOW.getTime() + ms);
 const isRefusal = (error: unknown) => error instanceof ServiceError && error.code === 'forbidden';
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const system: ServiceContext = {
-    db: database.db,
-    secretBox: new SecretBox('a test instance secret that is long enough'),
-    publicUrl: 'http://parley.test',
-    signupEnabled: true,
-    sessionTtlMs: 60_000,
-    actor: { type: 'system', label: 'test' },
-    clientIp: null,
-  };
-  ({ organizationId } = await createUserAsOperator(system, {
-    email: 'owner@example.test',
-    password: 'correct horse battery',
-    name: 'Owner',
-    organizationName: 'Acme',
-    isInstanceAdmin: false,
-  }));
-  const [agent] = await database.db
-    .insert(agents)
-    .values({ organizationId, name: 'Sales', draft: {}, publishedVersion: 1 })
-    .returning();
-  agentId = agent!.id;
-  await database.db
-    .insert(agentVersions)
-    .values({ organizationId, agentId, version: 1, config: { systemPrompt: 'Be brief.' } });
+  fixture = await createCallsFixture();
 });
-afterAll(() => database.close());
+afterAll(() => fixture.close());
 
-const rowOf = async (id: string) => (await database.db.select().from(calls).where(eq(calls.id, id)))[0]!;
+const rowOf = async (id: string) => (await fixture.db.select().from(calls).where(eq(calls.id, id)))[0]!;
+
+/** A Twilio call placed at NOW, ringing: no runtime carries it yet. */
+const ringingCall = () => fixture.newCall({ createdAt: NOW, updatedAt: NOW });
 
 /** A Twilio call answered and carried by runtime rt-1. */
 async function carriedCall(): Promise<string> {
-  const [row] = await database.db
-    .insert(calls)
-    .values({
-      organizationId,
-      agentId,
-      agentVersion: 1,
-      direction: 'outbound',
-      transport: 'twilio',
-      status: 'ringing',
-      createdAt: NOW,
-      updatedAt: NOW,
-    })
-    .returning({ id: calls.id });
-  const callId = row!.id;
-  const token = await issueMediaToken(database.db, callId, NOW);
+  const callId = await ringingCall();
+  const token = await issueMediaToken(fixture.db, callId, NOW);
   await claimCallMedia(
-    database.db,
+    fixture.db,
     { callId, mediaToken: token!, carrier: 'twilio', runtimeId: 'rt-1' },
     later(10),
   );
@@ -80,7 +41,7 @@ const resume = (
   over: { carrier?: string; runtimeId?: string } = {},
 ) =>
   resumeCallMedia(
-    database.db,
+    fixture.db,
     { callId, mediaToken, carrier: over.carrier ?? 'twilio', runtimeId: over.runtimeId ?? 'rt-1' },
     at,
   );
@@ -88,7 +49,7 @@ const resume = (
 describe('resuming the media stream of a carried call', () => {
   it('accepts a fresh token once, on the runtime carrying the call, and uses it up', async () => {
     const callId = await carriedCall();
-    const token = (await issueMediaToken(database.db, callId, later(1000)))!;
+    const token = (await issueMediaToken(fixture.db, callId, later(1000)))!;
     await resume(callId, token, later(2000));
     expect(await rowOf(callId)).toMatchObject({
       status: 'in_progress',
@@ -102,7 +63,7 @@ describe('resuming the media stream of a carried call', () => {
 
   it('refuses a forged token, another carrier or runtime, and an expired token alike', async () => {
     const callId = await carriedCall();
-    const token = (await issueMediaToken(database.db, callId, later(1000)))!;
+    const token = (await issueMediaToken(fixture.db, callId, later(1000)))!;
     const attempts = [
       () => resume(callId, 'forged', later(2000)),
       () => resume(callId, token, later(2000), { carrier: 'telnyx' }),
@@ -115,28 +76,15 @@ describe('resuming the media stream of a carried call', () => {
   });
 
   it('refuses a call no runtime carries yet, and a resume token never claims a carried call', async () => {
-    const [row] = await database.db
-      .insert(calls)
-      .values({
-        organizationId,
-        agentId,
-        agentVersion: 1,
-        direction: 'outbound',
-        transport: 'twilio',
-        status: 'ringing',
-        createdAt: NOW,
-        updatedAt: NOW,
-      })
-      .returning({ id: calls.id });
-    const ringing = row!.id;
-    const first = (await issueMediaToken(database.db, ringing, NOW))!;
+    const ringing = await ringingCall();
+    const first = (await issueMediaToken(fixture.db, ringing, NOW))!;
     await expect(resume(ringing, first, later(10))).rejects.toSatisfy(isRefusal);
 
     const carried = await carriedCall();
-    const token = (await issueMediaToken(database.db, carried, later(1000)))!;
+    const token = (await issueMediaToken(fixture.db, carried, later(1000)))!;
     await expect(
       claimCallMedia(
-        database.db,
+        fixture.db,
         { callId: carried, mediaToken: token, carrier: 'twilio', runtimeId: 'rt-2' },
         later(2000),
       ),
@@ -146,8 +94,8 @@ describe('resuming the media stream of a carried call', () => {
 
   it('refuses a call that has ended', async () => {
     const callId = await carriedCall();
-    const token = (await issueMediaToken(database.db, callId, later(1000)))!;
-    await database.db
+    const token = (await issueMediaToken(fixture.db, callId, later(1000)))!;
+    await fixture.db
       .update(calls)
       .set({ status: 'completed', endedAt: later(1500) })
       .where(eq(calls.id, callId));

@@ -1,66 +1,36 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { calls, eq, queryRows, sql, type DatabaseHandle } from '@parley/db';
-import { createTestDatabase, testDatabaseKind } from '@parley/db/testing';
-import { createUserAsOperator } from '../admin/system.js';
-import type { ServiceContext } from '../context.js';
+import { calls, eq, queryRows, sql } from '@parley/db';
+import { testDatabaseKind } from '@parley/db/testing';
 import { ServiceError } from '../errors.js';
-import { SecretBox } from '../secret-box.js';
+import { createCallsFixture, type CallFields, type CallsFixture } from '../testing/calls-fixture.js';
 import { applyCarrierStatus } from './apply-carrier-status.js';
 import { checkCallLimits, lockOrganizationForCalls } from './check-call-limits.js';
 import { issueMediaToken } from './issue-media-token.js';
 import { sweepUnansweredCalls } from './sweep-unanswered-calls.js';
 
-let database: DatabaseHandle;
-let organizationId: string;
+let fixture: CallsFixture;
 const NOW = new Date('2026-11-21T10:00:00Z');
 const ago = (ms: number) => new Date(NOW.getTime() - ms);
 const MINUTE = 60_000;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const system: ServiceContext = {
-    db: database.db,
-    secretBox: new SecretBox('a test instance secret that is long enough'),
-    publicUrl: 'http://parley.test',
-    signupEnabled: true,
-    sessionTtlMs: 60_000,
-    actor: { type: 'system', label: 'test' },
-    clientIp: null,
-  };
-  ({ organizationId } = await createUserAsOperator(system, {
-    email: 'owner@example.test',
-    password: 'correct horse battery',
-    name: 'Owner',
-    organizationName: 'Acme',
-    isInstanceAdmin: false,
-  }));
+  fixture = await createCallsFixture();
 });
-afterAll(() => database.close());
+afterAll(() => fixture.close());
 // The sweep looks at every organization's calls: each test starts from none.
-beforeEach(() => database.db.delete(calls));
+beforeEach(() => fixture.db.delete(calls));
 
 /** An outbound call last changed `lastChangedMsAgo` before NOW (created then too, unless given). */
-async function newCall(
-  lastChangedMsAgo: number,
-  fields: Partial<typeof calls.$inferInsert> = {},
-): Promise<string> {
-  const [row] = await database.db
-    .insert(calls)
-    .values({
-      organizationId,
-      direction: 'outbound',
-      transport: 'telnyx',
-      status: 'ringing',
-      createdAt: ago(lastChangedMsAgo),
-      updatedAt: ago(lastChangedMsAgo),
-      ...fields,
-    })
-    .returning({ id: calls.id });
-  return row!.id;
-}
+const newCall = (lastChangedMsAgo: number, fields: CallFields = {}) =>
+  fixture.newCall({
+    transport: 'telnyx',
+    createdAt: ago(lastChangedMsAgo),
+    updatedAt: ago(lastChangedMsAgo),
+    ...fields,
+  });
 
-const rowOf = async (id: string) => (await database.db.select().from(calls).where(eq(calls.id, id)))[0]!;
-const sweep = () => sweepUnansweredCalls(database.db, { now: NOW });
+const rowOf = async (id: string) => (await fixture.db.select().from(calls).where(eq(calls.id, id)))[0]!;
+const sweep = () => sweepUnansweredCalls(fixture.db, { now: NOW });
 
 describe('calls that never get past ringing', () => {
   it('closes a queued call that never reached its carrier as dial_lost', async () => {
@@ -113,9 +83,9 @@ describe('calls that never get past ringing', () => {
     const ringing = await newCall(90_000, { carrierCallId: 'v3:g' });
     const queued = await newCall(45_000, { status: 'queued' });
     expect(
-      await sweepUnansweredCalls(database.db, { now: NOW, dialLostAfterMs: 30_000, ringLostAfterMs: MINUTE }),
+      await sweepUnansweredCalls(fixture.db, { now: NOW, dialLostAfterMs: 30_000, ringLostAfterMs: MINUTE }),
     ).toEqual({ dialLost: [queued], noStatusFromCarrier: [ringing] });
-    await expect(sweepUnansweredCalls(database.db, { now: NOW, ringLostAfterMs: 0 })).rejects.toThrow(
+    await expect(sweepUnansweredCalls(fixture.db, { now: NOW, ringLostAfterMs: 0 })).rejects.toThrow(
       /ringLostAfterMs/,
     );
   });
@@ -123,7 +93,7 @@ describe('calls that never get past ringing', () => {
   it('a callback that lands while the sweep runs wins', async () => {
     const callId = await newCall(4 * MINUTE, { carrierCallId: 'v3:h' });
     let sweeping: ReturnType<typeof sweep> | undefined;
-    await database.db.transaction(async (tx) => {
+    await fixture.db.transaction(async (tx) => {
       // The callback: the callee answered (the row is locked until this transaction commits).
       await tx.update(calls).set({ status: 'in_progress', updatedAt: NOW }).where(eq(calls.id, callId));
       sweeping = sweep();
@@ -134,7 +104,7 @@ describe('calls that never get past ringing', () => {
         await vi.waitFor(
           async () => {
             const [waiting] = await queryRows<{ n: number }>(
-              database.db,
+              fixture.db,
               sql`select count(*)::int as n from pg_locks where not granted`,
             );
             expect(waiting!.n).toBeGreaterThan(0);
@@ -151,19 +121,19 @@ describe('calls that never get past ringing', () => {
     const callId = await newCall(4 * MINUTE, { carrierCallId: 'v3:i' });
     await sweep();
     const late = { carrierCallId: 'v3:i', status: 'in_progress', carrierReason: 'call.answered' };
-    expect(await applyCarrierStatus(database.db, 'telnyx', late, NOW)).toMatchObject({ status: 'failed' });
+    expect(await applyCarrierStatus(fixture.db, 'telnyx', late, NOW)).toMatchObject({ status: 'failed' });
     expect(await rowOf(callId)).toMatchObject({ status: 'failed', endReason: 'no_status_from_carrier' });
     // The callee who answers now is not connected to an agent.
-    expect(await issueMediaToken(database.db, callId, NOW)).toBeNull();
+    expect(await issueMediaToken(fixture.db, callId, NOW)).toBeNull();
   });
 
   it('frees the line the stuck call held', async () => {
     const limits = { maxConcurrentCalls: 1, callsPerMinute: 60 };
     await newCall(3 * MINUTE, { status: 'queued' });
     const placeAnother = () =>
-      database.db.transaction(async (tx) => {
-        await lockOrganizationForCalls(tx, organizationId);
-        await checkCallLimits(tx, organizationId, limits, NOW);
+      fixture.db.transaction(async (tx) => {
+        await lockOrganizationForCalls(tx, fixture.organizationId);
+        await checkCallLimits(tx, fixture.organizationId, limits, NOW);
       });
     await expect(placeAnother()).rejects.toSatisfy(
       (error) => error instanceof ServiceError && error.code === 'too_many_calls',
