@@ -273,4 +273,35 @@ describe('the agent presses keys on a Twilio call', () => {
       { timeout: 10_000, interval: 50 },
     );
   });
+
+  it('ends at once as the caller hanging up when the caller hangs up while the tones play', async () => {
+    const agentId = await world.publishedAgent({ callActions: { sendDtmf: true } });
+    const { callId, sid, callee } = await answeredCall(agentId);
+    rest.attachStream(sid, callee);
+    await agentTurn(callee, 0);
+    world.sims.stt.queueUtterance('press nine');
+    world.sims.llm.script(
+      { toolCalls: [{ name: 'send_dtmf', arguments: '{"digits":"9"}' }] },
+      { text: 'Pressing nine.' },
+    );
+    await callee.play('opening-hours');
+    await vi.waitFor(() => expect(rest.call(sid).redirects).toHaveLength(1), {
+      timeout: 15_000,
+      interval: 50,
+    });
+    await callee.waitFor(() => callee.closedAtMs !== null, 15_000);
+    expect(await world.callRow(callId)).toMatchObject({ status: 'in_progress' });
+
+    // No new stream ever comes: the caller hung up during the tones, and Twilio says the call is over.
+    await rest.sendStatus(sid, 'completed');
+    await vi.waitFor(
+      async () =>
+        expect(await world.callRow(callId)).toMatchObject({
+          status: 'completed',
+          endReason: 'caller_hangup',
+        }),
+      { timeout: 10_000, interval: 50 },
+    );
+    // (Without Twilio's word it would have waited 15 s for the stream, then failed as stream_not_resumed.)
+  });
 });

@@ -19,7 +19,7 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 2000;
 const DEFAULT_MAX_BUFFERED_AUDIO_FRAMES = 500;
 
 /** Session hang-up reason for a caller who hung up (the session maps it to `caller_hangup`). */
-export const CALLER_HUNG_UP = 'caller hung up';
+export { CALLER_HUNG_UP } from '@parley/voice';
 /** The socket dropped without the carrier ending the stream: network failure or the carrier losing it. */
 export const CONNECTION_LOST = 'connection_lost';
 

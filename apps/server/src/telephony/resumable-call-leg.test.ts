@@ -148,6 +148,34 @@ describe('ResumableCallLeg', () => {
     expect(resumable.resume(new FakeStream())).toBe(false);
   });
 
+  it('ends the call as the caller hanging up, at once, when the carrier reports it over between streams', async () => {
+    const { clock, first, resumable, heard, failures } = leg();
+    const hangUps: string[] = [];
+    resumable.endAtCarrierOnFailure(async () => {
+      hangUps.push('carrier hang-up');
+    });
+    resumable.expectResume();
+    first.says(CALLER_HUNG_UP);
+    expect(heard).toEqual([]);
+    resumable.carrierEnded();
+    expect(heard).toEqual([CALLER_HUNG_UP]);
+    // No failure later: the wait is over.
+    await clock.advance(15_000);
+    expect(heard).toEqual([CALLER_HUNG_UP]);
+    expect(resumable.resumeFailed).toBe(false);
+    expect(failures).toEqual([]);
+    expect(hangUps).toEqual([]);
+    expect(resumable.resume(new FakeStream())).toBe(false);
+  });
+
+  it('leaves a carrier’s end to the stream itself when no replacement is awaited', () => {
+    const { first, resumable, heard } = leg();
+    resumable.carrierEnded();
+    expect(heard).toEqual([]);
+    first.says(CALLER_HUNG_UP);
+    expect(heard).toEqual([CALLER_HUNG_UP]);
+  });
+
   it('drops the expectation when the old stream never ends, and the call goes on', async () => {
     const { clock, first, resumable, heard } = leg();
     resumable.expectResume();

@@ -5,7 +5,7 @@
 // agent says meanwhile cannot be heard, so it is dropped and its marks count as played at once (the
 // output waits for marks to know what was heard, and would otherwise wait forever). The new stream
 // takes over when the route hands it in (`resume`); if it never comes, the call fails.
-import { systemClock } from '@parley/voice';
+import { CALLER_HUNG_UP, systemClock } from '@parley/voice';
 import type { CarrierCallControl } from '@parley/telephony';
 import type { CallTransport, Clock, TimerHandle, TransportCapabilities, TransportEvent } from '@parley/voice';
 import { liveCallControl, type LiveCallControl } from './call-actions.js';
@@ -90,6 +90,20 @@ export class ResumableCallLeg implements CallTransport {
     const held = this.heldHangUp;
     this.heldHangUp = null;
     if (held) this.report(held);
+  }
+
+  /**
+   * The carrier reports the call over (a final status callback). While a replacement stream was
+   * awaited, the old stream's end was held back as maybe-not-a-hang-up; now it is the call's end, at
+   * once rather than when the wait times out. Otherwise the stream's own end speaks for itself.
+   */
+  carrierEnded(): void {
+    if (this.ended || !this.expecting) return;
+    this.expecting = false;
+    this.timer?.cancel();
+    const held = this.heldHangUp ?? { type: 'hangup', reason: CALLER_HUNG_UP };
+    this.heldHangUp = null;
+    this.report(held);
   }
 
   /** The carrier's new stream for this call; false when none is expected (the call ended, say). */

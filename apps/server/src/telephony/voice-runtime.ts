@@ -124,6 +124,11 @@ export class VoiceRuntime {
     return this.streams.get(callId)?.resume(transport) ?? false;
   }
 
+  /** The carrier reports `callId` over (a final status): a stream replacement it awaited will not come. */
+  carrierEnded(callId: string): void {
+    this.streams.get(callId)?.carrierEnded();
+  }
+
   /**
    * The carrier's answering-machine detection says a machine answered `callId`. When this process
    * carries the call, it will end as `voicemail`: with the `hang_up` action it ends at once; with

@@ -29,7 +29,7 @@ import { UserTurnProcessor } from '../turns/user-turn-processor.js';
 import type { CallEvent, CallEventBody } from './events.js';
 import { LatencyTracker } from './latency.js';
 import { CallRecorder } from './recorder.js';
-import type { CallTransport, TransportEvent } from './transport.js';
+import { CALLER_HUNG_UP, type CallTransport, type TransportEvent } from './transport.js';
 
 export type FirstMessageMode = 'agent-speaks' | 'user-speaks' | 'agent-generates';
 
@@ -307,7 +307,7 @@ export class CallSession {
         this.pipeline.inject({ type: 'dtmf', digit: event.digit, atMs: this.callTimeMs() });
         return;
       case 'hangup':
-        void this.end(event.reason === 'caller hung up' ? 'caller_hangup' : event.reason, false);
+        void this.end(event.reason === CALLER_HUNG_UP ? 'caller_hangup' : event.reason, false);
         return;
     }
   }

@@ -11,6 +11,9 @@ export type TransportEvent =
   /** The far end hung up or the connection closed. */
   | { type: 'hangup'; reason: string };
 
+/** The reason of a `hangup` event when the far end hung up (the session records it as caller_hangup). */
+export const CALLER_HUNG_UP = 'caller hung up';
+
 /**
  * The `hangUp` reason after the call was handed to someone else (a transfer): our leg leaves, and a
  * transport that ends calls through its carrier's API must not end this one.
