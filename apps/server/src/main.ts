@@ -25,9 +25,10 @@ Usage:
   parley admin grant|revoke <email>                            make or unmake an instance administrator
   parley credentials rotate                                    re-encrypt credentials with PARLEY_SECRET_KEY
   parley doctor                                                check configuration and database
-  parley call simulate --agent ID [--carrier twilio] [--say "text" ...] [--url URL]
+  parley call simulate --agent ID [--carrier twilio|plivo|vobiz|exotel|telnyx] [--say "text" ...] [--url URL]
                                                                a whole call to the running server through
-                                                               simulators: transcript and per-turn latency
+                                                               simulators, over the carrier's media
+                                                               protocol: transcript and per-turn latency
 
 Configuration comes from the environment and an optional .env file (see the README).`;
 

@@ -5,12 +5,48 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTwilioCaller } from '@parley/testkit';
+import { encodeTelnyxClientState } from '@parley/telephony';
+import {
+  startExotelCaller,
+  startPlivoCaller,
+  startTelnyxCaller,
+  startTwilioCaller,
+  startVobizCaller,
+} from '@parley/testkit';
 import { OPERATOR_SIGNATURE_HEADER, signOperatorRequest } from '../src/operator-signature.js';
+import { encodeExtraHeaderValue } from '../src/telephony/plivo-family-routes.js';
 import { assertBuilt, runCli, startServer, tempDir, type RunningServer } from './server-process.js';
 
 const GREETING = 'Hello, thanks for calling Acme. How can I help?';
 const LINES = ['What time do you open on Saturday?', 'Thank you, that is all I needed.'];
+const CARRIERS = ['twilio', 'plivo', 'vobiz', 'exotel', 'telnyx'] as const;
+type Carrier = (typeof CARRIERS)[number];
+
+/** What the refusal tests look at, on any carrier's caller. */
+interface DialledStream {
+  closedBy: 'caller' | 'server' | null;
+  received: readonly unknown[];
+  waitFor<T>(probe: () => T | null | undefined | false): Promise<T>;
+  hangUp(): Promise<void>;
+}
+
+/** Opens a media socket as `carrier` does, presenting `callId` and `token` where that carrier puts them. */
+function dial(carrier: Carrier, url: string, callId: string, token: string): Promise<DialledStream> {
+  switch (carrier) {
+    case 'twilio':
+      return startTwilioCaller({ url, customParameters: { callId, token } });
+    case 'plivo':
+    case 'vobiz':
+      return (carrier === 'plivo' ? startPlivoCaller : startVobizCaller)({
+        url,
+        extraHeaders: { callId: encodeExtraHeaderValue(callId), token: encodeExtraHeaderValue(token) },
+      });
+    case 'exotel':
+      return startExotelCaller({ url, customParameters: { callId, token } });
+    case 'telnyx':
+      return startTelnyxCaller({ url, clientState: encodeTelnyxClientState({ callId, token }) });
+  }
+}
 
 let server: RunningServer;
 let workdir: ReturnType<typeof tempDir>;
@@ -88,81 +124,89 @@ afterAll(async () => {
 });
 
 describe('parley call simulate', () => {
-  it('calls the agent through the simulators and prints the transcript and per-turn latency', async () => {
-    const result = await runCli(
-      [
-        'call',
-        'simulate',
-        '--agent',
-        agentId,
-        '--url',
-        server.baseUrl,
-        '--say',
-        LINES[0]!,
-        '--say',
-        LINES[1]!,
-      ],
-      workdir.dir,
-    );
-    expect(result.stderr).not.toMatch(/parley call simulate:/);
-    expect(result.code).toBe(0);
-    const callId = /^Call ([0-9a-f-]{36}):/m.exec(result.stdout)?.[1] as string;
-    expect(result.stdout).toMatch(/simulated twilio caller, completed \(caller_hangup\)/);
+  it.each(CARRIERS)(
+    'calls the agent over %s media through the simulators and prints the transcript and per-turn latency',
+    async (carrier) => {
+      const result = await runCli(
+        [
+          'call',
+          'simulate',
+          '--agent',
+          agentId,
+          '--carrier',
+          carrier,
+          '--url',
+          server.baseUrl,
+          '--say',
+          LINES[0]!,
+          '--say',
+          LINES[1]!,
+        ],
+        workdir.dir,
+      );
+      expect(result.stderr).not.toMatch(/parley call simulate:/);
+      expect(result.code).toBe(0);
+      const callId = /^Call ([0-9a-f-]{36}):/m.exec(result.stdout)?.[1] as string;
+      expect(result.stdout).toContain(`simulated ${carrier} caller, completed (caller_hangup)`);
 
-    // Turn by turn, in order: the greeting, each line and the agent's answer to it.
-    const transcript = result.stdout.slice(
-      result.stdout.indexOf('Transcript'),
-      result.stdout.indexOf('Latency'),
-    );
-    const turns = transcript.split('\n').filter((line) => /^ {2}(agent|caller):/.test(line));
-    expect(turns).toEqual([
-      `  agent:  ${GREETING}`,
-      `  caller: ${LINES[0]}`,
-      expect.stringMatching(/^ {2}agent: {2}You said: What time do you open on Saturday\?/),
-      `  caller: ${LINES[1]}`,
-      expect.stringMatching(/^ {2}agent: {2}You said: Thank you, that is all I needed\./),
-    ]);
+      // Turn by turn, in order: the greeting, each line and the agent's answer to it.
+      const transcript = result.stdout.slice(
+        result.stdout.indexOf('Transcript'),
+        result.stdout.indexOf('Latency'),
+      );
+      const turns = transcript.split('\n').filter((line) => /^ {2}(agent|caller):/.test(line));
+      expect(turns).toEqual([
+        `  agent:  ${GREETING}`,
+        `  caller: ${LINES[0]}`,
+        expect.stringMatching(/^ {2}agent: {2}You said: What time do you open on Saturday\?/),
+        `  caller: ${LINES[1]}`,
+        expect.stringMatching(/^ {2}agent: {2}You said: Thank you, that is all I needed\./),
+      ]);
 
-    // A latency row per turn; each reply to a line has a measured voice-to-voice figure.
-    const latency = result.stdout.slice(result.stdout.indexOf('Latency per turn (ms)'));
-    const voiceToVoice = latency
-      .split('\n')
-      .filter((line) => /^ {2}\d+ /.test(line))
-      .map((line) => line.trim().split(/\s+/)[1])
-      .filter((cell) => cell !== '-')
-      .map(Number);
-    expect(voiceToVoice).toHaveLength(LINES.length);
-    for (const ms of voiceToVoice) {
-      expect(ms).toBeGreaterThan(0);
-      expect(ms).toBeLessThan(10_000);
-    }
-    expect(latency).toMatch(/voice-to-voice p50 \d+ ms, p95 \d+ ms over 2 replies/);
+      // A latency row per turn; each reply to a line has a measured voice-to-voice figure.
+      const latency = result.stdout.slice(result.stdout.indexOf('Latency per turn (ms)'));
+      const voiceToVoice = latency
+        .split('\n')
+        .filter((line) => /^ {2}\d+ /.test(line))
+        .map((line) => line.trim().split(/\s+/)[1])
+        .filter((cell) => cell !== '-')
+        .map(Number);
+      expect(voiceToVoice).toHaveLength(LINES.length);
+      for (const ms of voiceToVoice) {
+        expect(ms).toBeGreaterThan(0);
+        expect(ms).toBeLessThan(10_000);
+      }
+      expect(latency).toMatch(/voice-to-voice p50 \d+ ms, p95 \d+ ms over 2 replies/);
 
-    // The call is stored like any call of the organization, completed, and says nothing of the simulation.
-    const stored = await api('GET', `/api/v1/calls/${callId}`);
-    expect(stored.status).toBe(200);
-    expect(stored.body).toMatchObject({
-      id: callId,
-      status: 'completed',
-      direction: 'inbound',
-      transport: 'twilio',
-    });
-    expect(stored.body).not.toHaveProperty('simulation');
-    expect(stored.text).not.toMatch(/127\.0\.0\.1/);
-    const listed = await api('GET', '/api/v1/calls');
-    expect(listed.text).not.toMatch(/simulation|127\.0\.0\.1/);
-  });
+      // The call is stored like any call of the organization, completed, and says nothing of the simulation.
+      const stored = await api('GET', `/api/v1/calls/${callId}`);
+      expect(stored.status).toBe(200);
+      expect(stored.body).toMatchObject({
+        id: callId,
+        status: 'completed',
+        direction: 'inbound',
+        transport: carrier,
+      });
+      expect(stored.body).not.toHaveProperty('simulation');
+      expect(stored.text).not.toMatch(/127\.0\.0\.1/);
+      const listed = await api('GET', '/api/v1/calls');
+      expect(listed.text).not.toMatch(/simulation|127\.0\.0\.1/);
+    },
+    120_000,
+  );
 
-  it('says clearly when the agent does not exist or the carrier is not simulated yet', async () => {
+  it('says clearly when the agent does not exist or the carrier is not one it speaks', async () => {
     const missing = await runCli(
       ['call', 'simulate', '--agent', '00000000-0000-4000-8000-000000000000', '--url', server.baseUrl],
       workdir.dir,
     );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no agent has this id/);
-    const plivo = await runCli(['call', 'simulate', '--agent', agentId, '--carrier', 'plivo'], workdir.dir);
-    expect(plivo.code).toBe(2);
-    expect(plivo.stderr).toMatch(/plivo is not supported yet by simulate/);
+    const vonage = await runCli(['call', 'simulate', '--agent', agentId, '--carrier', 'vonage'], workdir.dir);
+    expect(vonage.code).toBe(2);
+    expect(vonage.stderr).toMatch(
+      /vonage is not a carrier simulate speaks \(supported: twilio, plivo, vobiz, exotel, telnyx\)/,
+    );
     const down = await runCli(
       ['call', 'simulate', '--agent', agentId, '--url', 'http://127.0.0.1:9'],
       workdir.dir,
@@ -204,35 +248,40 @@ describe('parley call simulate', () => {
     expect(JSON.stringify(elsewhere.body)).toMatch(/llm.*127\.0\.0\.1/);
   });
 
-  it("a simulated call's media socket opens only with its token, and never on the carrier's route", async () => {
-    const created = await operator('POST', '/internal/simulations', {
-      agentId,
-      carrier: 'twilio',
-      simulation: {
-        apiKey: 'a-throwaway-simulator-key',
-        stt: { deepgram: 'ws://127.0.0.1:1' },
-        llm: 'http://127.0.0.1:1/v1',
-        tts: { cartesia: 'ws://127.0.0.1:1' },
-      },
-    });
-    expect(created.status).toBe(201);
-    const { callId, mediaPath } = created.body as { callId: string; mediaPath: string };
-    const wsBase = server.baseUrl.replace(/^http/, 'ws');
+  it.each(CARRIERS)(
+    "a simulated %s call's media socket opens only with its token, and never on the carrier's route",
+    async (carrier) => {
+      const created = await operator('POST', '/internal/simulations', {
+        agentId,
+        carrier,
+        simulation: {
+          apiKey: 'a-throwaway-simulator-key',
+          stt: { deepgram: 'ws://127.0.0.1:1' },
+          llm: 'http://127.0.0.1:1/v1',
+          tts: { cartesia: 'ws://127.0.0.1:1' },
+        },
+      });
+      expect(created.status).toBe(201);
+      const { callId, mediaPath } = created.body as { callId: string; mediaPath: string };
 
-    const wrongToken = await startTwilioCaller({
-      url: `${wsBase}${mediaPath}`,
-      customParameters: { callId, token: 'not-the-token' },
-    });
-    await wrongToken.waitFor(() => wrongToken.closedBy === 'server');
-    expect(wrongToken.agentFramesReceived).toBe(0);
-    expect((await api('GET', `/api/v1/calls/${callId}`)).body.status).toBe('ringing');
+      expect(mediaPath).toBe(`/media/simulated/${carrier}/${callId}`);
+      const wsBase = server.baseUrl.replace(/^http/, 'ws');
 
-    // The real carrier route asks for the carrier's signature, which a simulated call cannot have.
-    await expect(
-      startTwilioCaller({
-        url: `${wsBase}/media/twilio/${callId}`,
-        customParameters: { callId, token: created.body.mediaToken },
-      }),
-    ).rejects.toThrow(/403/);
-  });
+      const wrongToken = await dial(carrier, `${wsBase}${mediaPath}`, callId, 'not-the-token');
+      await wrongToken.waitFor(() => wrongToken.closedBy === 'server');
+      expect(wrongToken.received).toHaveLength(0);
+      expect((await api('GET', `/api/v1/calls/${callId}`)).body.status).toBe('ringing');
+
+      // Another carrier's protocol is not this call's, even with the right token.
+      const other = carrier === 'twilio' ? 'telnyx' : 'twilio';
+      await expect(
+        dial(other, `${wsBase}/media/simulated/${other}/${callId}`, callId, created.body.mediaToken),
+      ).rejects.toThrow(/403/);
+      // The carrier's own route refuses a simulated call: it is nobody's call at that carrier.
+      await expect(
+        dial(carrier, `${wsBase}/media/${carrier}/${callId}`, callId, created.body.mediaToken),
+      ).rejects.toThrow(/403/);
+      expect((await api('GET', `/api/v1/calls/${callId}`)).body.status).toBe('ringing');
+    },
+  );
 });

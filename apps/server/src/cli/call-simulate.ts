@@ -1,14 +1,15 @@
-// `parley call simulate --agent <id> [--carrier twilio] [--say "text" ...]`: a whole phone call to a
-// running Parley with no phone and no provider keys. The CLI starts provider simulators and a caller on
-// this machine, asks the server (operator-signed, see operator-signature.ts) for a call marked as
-// simulated that uses those simulators, holds the conversation over the carrier's media protocol, and
-// prints the transcript and each turn's latency as the server recorded them.
+// `parley call simulate --agent <id> [--carrier twilio|plivo|vobiz|exotel|telnyx] [--say "text" ...]`:
+// a whole phone call to a running Parley with no phone and no provider keys. The CLI starts provider
+// simulators and a caller on this machine, asks the server (operator-signed, see operator-signature.ts)
+// for a call marked as simulated that uses those simulators, holds the conversation over the carrier's
+// media protocol, and prints the transcript and each turn's latency as the server recorded them.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { OPERATOR_SIGNATURE_HEADER, signOperatorRequest } from '../operator-signature.js';
 import { resolveSecret } from '../secret.js';
+import { isSimulatedCarrier, type SimulatedCarrier } from '../telephony/simulated-media.js';
 import { SIMULATED_CARRIERS, SIMULATIONS_PATH } from '../telephony/simulation-routes.js';
 import { parseOptions, required, UsageError } from './args.js';
 import { DEFAULT_LINES, startSimulators } from './simulators.js';
@@ -21,7 +22,7 @@ const REPORT_WAIT_MS = 15_000;
 const REPORT_POLL_MS = 200;
 
 export const CALL_SIMULATE_USAGE =
-  'usage: parley call simulate --agent ID [--carrier twilio] [--say "text" ...] [--url URL] [--timeout SECONDS]';
+  'usage: parley call simulate --agent ID [--carrier twilio|plivo|vobiz|exotel|telnyx] [--say "text" ...] [--url URL] [--timeout SECONDS]';
 
 /** A failure the operator can act on; printed as is, exit status 1. */
 class SimulateError extends Error {
@@ -90,9 +91,9 @@ export async function callSimulateCommand(config: Config, args: string[]): Promi
   const agentId = required(values.agent, 'agent');
   if (!z.uuid().safeParse(agentId).success) throw new UsageError('--agent: must be an agent id (a UUID)');
   const carrier = String(values.carrier);
-  if (!(SIMULATED_CARRIERS as readonly string[]).includes(carrier)) {
+  if (!isSimulatedCarrier(carrier)) {
     throw new UsageError(
-      `--carrier: ${carrier} is not supported yet by simulate (supported: ${SIMULATED_CARRIERS.join(', ')})`,
+      `--carrier: ${carrier} is not a carrier simulate speaks (supported: ${SIMULATED_CARRIERS.join(', ')})`,
     );
   }
   const said = values.say as unknown as string[] | undefined;
@@ -122,7 +123,7 @@ export async function callSimulateCommand(config: Config, args: string[]): Promi
 async function simulate(options: {
   config: Config;
   agentId: string;
-  carrier: string;
+  carrier: SimulatedCarrier;
   lines: readonly string[];
   baseUrl: string;
   turnTimeoutMs: number;
@@ -140,6 +141,7 @@ async function simulate(options: {
     let conversationError: Error | null = null;
     try {
       await simulators.converse({
+        carrier: options.carrier,
         mediaUrl: `${options.baseUrl.replace(/^http/, 'ws')}${created.mediaPath}`,
         callId: created.callId,
         mediaToken: created.mediaToken,

@@ -1,10 +1,14 @@
 // The CLI's half of `parley call simulate`: provider simulators (Deepgram-style STT, an OpenAI-compatible
 // LLM, Cartesia / ElevenLabs / OpenAI-style TTS) on 127.0.0.1 ephemeral ports, and a caller that speaks
-// Twilio's media protocol to the server. This is the only server module that loads @parley/testkit, a
-// development dependency, and it loads it only when the command runs.
+// the chosen carrier's media protocol to the server (testkit's caller for that carrier, handed the call
+// id and media token the way the carrier would echo them). This is the only server module that loads
+// @parley/testkit, a development dependency, and it loads it only when the command runs.
 import { randomBytes } from 'node:crypto';
 import type * as TestkitModule from '@parley/testkit';
-import type { FixtureName, LlmSimReply, TwilioCaller, WireChatRequest } from '@parley/testkit';
+import { encodeTelnyxClientState } from '@parley/telephony';
+import type { FixtureName, LlmSimReply, WireChatRequest } from '@parley/testkit';
+import { encodeExtraHeaderValue } from '../telephony/plivo-family-routes.js';
+import type { SimulatedCarrier } from '../telephony/simulated-media.js';
 import type { CallSimulation } from '../telephony/simulation.js';
 
 type Testkit = typeof TestkitModule;
@@ -65,6 +69,7 @@ export interface Simulators {
 }
 
 export interface ConversationOptions {
+  carrier: SimulatedCarrier;
   mediaUrl: string;
   callId: string;
   mediaToken: string;
@@ -130,10 +135,7 @@ async function converse(
   stt: { queueUtterance(text: string): void },
   options: ConversationOptions,
 ): Promise<void> {
-  const caller = await kit.startTwilioCaller({
-    url: options.mediaUrl,
-    customParameters: { callId: options.callId, token: options.mediaToken },
-  });
+  const caller = await startCaller(kit, options);
   try {
     try {
       await agentReply(caller, caller.startSentAtMs, GREETING_WAIT_MS, options.turnTimeoutMs);
@@ -165,6 +167,73 @@ async function converse(
   }
 }
 
+/** What the conversation needs of a caller, whichever carrier's protocol it speaks. */
+interface LineCaller {
+  /** Clock time the stream started; the agent's greeting is audio after it. */
+  readonly startSentAtMs: number;
+  readonly closedAtMs: number | null;
+  /** Agent audio received but not yet played. */
+  readonly bufferedOutboundMs: number;
+  /** Arrival times of agent audio that was not silent, ascending. */
+  audibleArrivals(): readonly number[];
+  waitFor<T>(probe: () => T | null | undefined | false, timeoutMs?: number): Promise<T>;
+  play(audio: FixtureName): Promise<{ endedAtMs: number }>;
+  hangUp(): Promise<void>;
+}
+
+/**
+ * Dials the simulated media socket as the carrier would, with the call id and single-use media token
+ * where that carrier's stream carries them: Twilio's and Exotel's custom parameters, Plivo's and
+ * Vobiz's extra headers (hex, as the answer document writes them), Telnyx's client_state.
+ */
+async function startCaller(kit: Testkit, options: ConversationOptions): Promise<LineCaller> {
+  const { mediaUrl: url, callId, mediaToken: token } = options;
+  const withArrivals = <C extends Omit<LineCaller, 'audibleArrivals'>>(
+    caller: C,
+    arrivals: () => readonly number[],
+  ): LineCaller => ({
+    get startSentAtMs() {
+      return caller.startSentAtMs;
+    },
+    get closedAtMs() {
+      return caller.closedAtMs;
+    },
+    get bufferedOutboundMs() {
+      return caller.bufferedOutboundMs;
+    },
+    audibleArrivals: arrivals,
+    waitFor: (probe, timeoutMs) => caller.waitFor(probe, timeoutMs),
+    play: (audio) => caller.play(audio),
+    hangUp: () => caller.hangUp(),
+  });
+  switch (options.carrier) {
+    case 'twilio': {
+      const caller = await kit.startTwilioCaller({ url, customParameters: { callId, token } });
+      return withArrivals(caller, () => caller.nonSilentFrameTimes);
+    }
+    case 'plivo':
+    case 'vobiz': {
+      const start = options.carrier === 'plivo' ? kit.startPlivoCaller : kit.startVobizCaller;
+      const caller = await start({
+        url,
+        extraHeaders: { callId: encodeExtraHeaderValue(callId), token: encodeExtraHeaderValue(token) },
+      });
+      return withArrivals(caller, () => caller.nonSilentFrameTimes);
+    }
+    case 'exotel': {
+      const caller = await kit.startExotelCaller({ url, customParameters: { callId, token } });
+      return withArrivals(caller, () => caller.nonSilentChunkTimes);
+    }
+    case 'telnyx': {
+      const caller = await kit.startTelnyxCaller({
+        url,
+        clientState: encodeTelnyxClientState({ callId, token }),
+      });
+      return withArrivals(caller, () => caller.nonSilentFrameTimes);
+    }
+  }
+}
+
 class NoReplyYet extends Error {}
 
 /**
@@ -172,22 +241,24 @@ class NoReplyYet extends Error {}
  * nothing audible for AGENT_QUIET_MS and nothing left to play. Resolves with the last audible arrival.
  */
 async function agentReply(
-  caller: TwilioCaller,
+  caller: LineCaller,
   afterMs: number,
   startWithinMs: number,
   finishWithinMs: number,
 ): Promise<number> {
   if (caller.closedAtMs !== null) throw new Error('the server ended the call');
   try {
-    await caller.waitFor(() => caller.firstNonSilentOutboundAfter(afterMs), startWithinMs);
+    await caller.waitFor(() => caller.audibleArrivals().find((atMs) => atMs > afterMs), startWithinMs);
   } catch (error) {
     if (caller.closedAtMs !== null) throw new Error('the server ended the call', { cause: error });
     throw new NoReplyYet();
   }
   try {
     return await caller.waitFor(() => {
-      const last = caller.lastNonSilentOutboundAt();
-      return last !== null && performance.now() - last >= AGENT_QUIET_MS && caller.bufferedOutboundMs === 0
+      const last = caller.audibleArrivals().at(-1);
+      return last !== undefined &&
+        performance.now() - last >= AGENT_QUIET_MS &&
+        caller.bufferedOutboundMs === 0
         ? last
         : null;
     }, finishWithinMs);

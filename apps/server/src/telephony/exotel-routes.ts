@@ -32,6 +32,7 @@ import {
   beginInboundCall,
   carrierWebhookPaths,
   findCallCarrier,
+  findCallSimulation,
   resolveInboundRoute,
   type InboundRoute,
 } from '@parley/services';
@@ -241,6 +242,9 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
         const { callId } = request.params as { callId: string };
         const call = UUID.test(callId) ? await findCallCarrier(deps.db, { callId }) : null;
         if (!call || call.carrier !== CARRIER) return forbidden(reply, 'media socket for an unknown call');
+        // A simulated call opens only on its own route (simulation-routes.ts), never as a carrier's call.
+        if (await findCallSimulation(deps.db, callId))
+          return forbidden(reply, 'media socket for a simulated call');
         return undefined;
       },
     },

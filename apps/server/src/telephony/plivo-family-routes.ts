@@ -19,6 +19,7 @@ import {
   beginInboundCall,
   carrierWebhookPaths,
   findCallCarrier,
+  findCallSimulation,
   issueMediaToken,
   rekeyCarrierCall,
   resolveInboundRoute,
@@ -92,6 +93,18 @@ export function encodeExtraHeaderValue(value: string): string {
 export function decodeExtraHeaderValue(encoded: string | undefined): string | null {
   if (!encoded || encoded.length % 2 !== 0 || !/^[0-9a-f]+$/i.test(encoded)) return null;
   return Buffer.from(encoded, 'hex').toString('utf8');
+}
+
+/**
+ * The media token a Plivo-family stream presents for `callId`: its extraHeaders must echo that call id,
+ * and the token is decoded from them. Null when the stream names another call or has no token.
+ */
+export function plivoFamilyMediaToken(
+  start: { customParameters: Record<string, string> },
+  callId: string,
+): string | null {
+  if (decodeExtraHeaderValue(start.customParameters['callId']) !== callId) return null;
+  return decodeExtraHeaderValue(start.customParameters['token']);
 }
 
 export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, family: PlivoFamilyCarrier): void {
@@ -279,6 +292,9 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
         const { callId } = request.params as { callId: string };
         const call = UUID.test(callId) ? await findCallCarrier(deps.db, { callId }) : null;
         if (!call || call.carrier !== carrier) return forbidden(reply, 'media socket for an unknown call');
+        // A simulated call opens only on its own route (simulation-routes.ts), never as a carrier's call.
+        if (await findCallSimulation(deps.db, callId))
+          return forbidden(reply, 'media socket for a simulated call');
         return undefined;
       },
     },
@@ -302,8 +318,8 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
           await transport.hangUp('unauthorised');
         };
         // The echoed ids are what authenticate this socket: without the token we issued, nothing is claimed.
-        if (decodeExtraHeaderValue(start.customParameters['callId']) !== callId) return refuse();
-        const mediaToken = decodeExtraHeaderValue(start.customParameters['token']) ?? '';
+        const mediaToken = plivoFamilyMediaToken(start, callId);
+        if (mediaToken === null) return refuse();
         await claimAndCarry(env, { callId, mediaToken, carrier }, transport, refuse);
       })().catch((error: unknown) => {
         log.error({ err: error, callId }, 'media stream failed');

@@ -1,9 +1,10 @@
 // The server's side of `parley call simulate`. Two operator routes, outside the REST API and its
 // OpenAPI document, believed only with a signature under the instance secret (operator-signature.ts):
 // one creates a simulated call, one reads its transcript and latencies afterwards. And the media socket
-// of simulated calls: it speaks Twilio's protocol, but there is no carrier account to sign with, so the
-// call's single-use media token is the only credential — and it opens only calls marked as simulated.
-// Real calls keep their carrier routes, signatures and all.
+// of simulated calls, `/media/simulated/<carrier>/<callId>`: it speaks the call's carrier's protocol
+// (simulated-media.ts), but there is no carrier account to sign with, so the call's single-use media
+// token is the only credential — and it opens only calls marked as simulated, of that carrier. Real
+// calls keep their carrier routes, signatures and all.
 import {
   beginSimulatedCall,
   findCallSimulation,
@@ -11,10 +12,11 @@ import {
   ServiceError,
   type ServiceContext,
 } from '@parley/services';
-import { TwilioMediaError, TwilioMediaTransport } from '@parley/telephony';
+import { MediaStreamError } from '@parley/telephony';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { OPERATOR_SIGNATURE_HEADER, OperatorSignatureVerifier } from '../operator-signature.js';
+import { acceptSimulatedStream, isSimulatedCarrier, SIMULATED_CARRIERS } from './simulated-media.js';
 import { CallSimulation, simulationProblem } from './simulation.js';
 import type { TelephonyEnv } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
@@ -24,8 +26,7 @@ export const SIMULATIONS_PATH = '/internal/simulations';
 export const simulatedMediaPath = (carrier: string, callId: string) =>
   `/media/simulated/${carrier}/${callId}`;
 
-/** Carriers whose protocol the simulated media socket speaks. */
-export const SIMULATED_CARRIERS = ['twilio'] as const;
+export { SIMULATED_CARRIERS } from './simulated-media.js';
 
 const CreateSimulationBody = z.strictObject({
   agentId: z.uuid(),
@@ -113,15 +114,16 @@ export async function simulationRoutes(app: FastifyInstance, env: SimulationEnv)
   });
 
   app.get(
-    simulatedMediaPath('twilio', ':callId'),
+    simulatedMediaPath(':carrier', ':callId'),
     {
       websocket: true,
       schema: { hide: true },
       // Before the upgrade: only a simulated call of this protocol may open here (403 otherwise).
       preValidation: async (request, reply) => {
-        const { callId } = request.params as { callId: string };
-        const found = UUID.test(callId) ? await findCallSimulation(deps.db, callId) : null;
-        if (!found || found.carrier !== 'twilio') {
+        const { carrier, callId } = request.params as { carrier: string; callId: string };
+        const known = isSimulatedCarrier(carrier) && UUID.test(callId);
+        const found = known ? await findCallSimulation(deps.db, callId) : null;
+        if (!found || found.carrier !== carrier) {
           log.warn({ callId }, 'refused a simulated media socket for a call that is not simulated');
           return reply.code(403).send({ error: { code: 'forbidden', message: 'Not a simulated call' } });
         }
@@ -129,24 +131,31 @@ export async function simulationRoutes(app: FastifyInstance, env: SimulationEnv)
       },
     },
     (socket, request) => {
-      const { callId } = request.params as { callId: string };
+      const { carrier, callId } = request.params as { carrier: string; callId: string };
+      // preValidation lets only a simulated carrier through; this narrows the type.
+      if (!isSimulatedCarrier(carrier)) {
+        socket.close();
+        return;
+      }
       void (async () => {
-        let accepted;
+        let stream;
         try {
-          accepted = await TwilioMediaTransport.accept(socket, { startTimeoutMs: START_TIMEOUT_MS });
+          stream = await acceptSimulatedStream(carrier, socket, callId, { startTimeoutMs: START_TIMEOUT_MS });
         } catch (error) {
-          if (!(error instanceof TwilioMediaError)) throw error;
-          log.warn({ callId, code: error.code }, 'simulated media stream refused before start');
+          if (!(error instanceof MediaStreamError)) throw error;
+          log.warn({ callId, carrier, code: error.code }, 'simulated media stream refused before start');
           return;
         }
-        const { transport, start } = accepted;
-        const mediaToken = start.customParameters['token'] ?? '';
-        await claimAndCarry(env, { callId, mediaToken, carrier: 'twilio' }, transport, async () => {
-          log.warn({ callId }, 'simulated media stream with a token that is not this call’s: closed');
-          await transport.hangUp('unauthorised');
+        const { transport, mediaToken, refuse } = stream;
+        await claimAndCarry(env, { callId, mediaToken, carrier }, transport, async () => {
+          log.warn(
+            { callId, carrier },
+            'simulated media stream with a token that is not this call’s: closed',
+          );
+          await refuse();
         });
       })().catch((error: unknown) => {
-        log.error({ err: error, callId }, 'simulated media stream failed');
+        log.error({ err: error, callId, carrier }, 'simulated media stream failed');
         socket.close();
       });
     },
