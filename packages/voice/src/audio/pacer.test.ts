@@ -88,11 +88,35 @@ describe('OutboundPacer', () => {
 
   it('carries partial frames across chunks', async () => {
     const { clock, pacer, audio } = setup(1000);
+    pacer.enqueue(ms(20));
     pacer.enqueue(ms(15));
     pacer.enqueue(ms(15));
     pacer.flushPartial();
     await clock.advance(100);
-    expect(audio().map((s) => s.bytes)).toEqual([160, 80]);
+    expect(audio().map((s) => s.bytes)).toEqual([160, 160, 80]);
+  });
+
+  it('sends the first audio of a response at once, even less than a frame, then whole frames', async () => {
+    const clock = new ManualClock();
+    const sent: { atMs: number; bytes: number }[] = [];
+    const pacer = new OutboundPacer({
+      clock,
+      format: MULAW_8K,
+      frameDurationMs: 40,
+      leadMs: 60,
+      sendAudio: (frame) => sent.push({ atMs: clock.now(), bytes: frame.byteLength }),
+      sendMark: () => {},
+    });
+    // The synthesiser's first chunk is 25 ms: the caller hears it now, not when the next chunk comes.
+    pacer.enqueue(ms(25));
+    expect(sent).toEqual([{ atMs: 0, bytes: 200 }]);
+    await clock.advance(10);
+    pacer.enqueue(ms(100));
+    await clock.advance(200);
+    expect(sent.map((s) => s.bytes)).toEqual([200, 320, 320]);
+    pacer.endUtterance();
+    await clock.advance(100);
+    expect(sent.map((s) => s.bytes)).toEqual([200, 320, 320, 160]);
   });
 
   it('sends a mark at once when its chunk has already gone out', async () => {
@@ -220,7 +244,7 @@ describe('OutboundPacer', () => {
     await clock.advance(500);
     expect(drained).toBe(1);
     expect(framesAtDrain).toBe(10);
-    pacer.enqueue(ms(10)); // an incomplete frame is still waiting: not drained
+    pacer.enqueue(ms(30)); // a frame goes out, an incomplete one is still waiting: not drained
     await clock.advance(100);
     expect(drained).toBe(1);
   });

@@ -24,7 +24,7 @@ export interface OutboundPacerOptions {
 export interface PacerStats {
   framesSent: number;
   marksSent: number;
-  /** Frames whose timer woke more than a frame's duration after their deadline (our loop was late). */
+  /** Frames whose timer woke more than 20 ms after their deadline (our loop was late). */
   lateFrames: number;
   /** Audio arrived mid-utterance after the far end had already run dry (the caller heard a gap). */
   underruns: number;
@@ -32,6 +32,11 @@ export interface PacerStats {
 
 type QueueItem = { kind: 'audio'; frame: Uint8Array; durationMs: number } | { kind: 'mark'; name: string };
 
+/**
+ * A frame sent more than this after its deadline counts as late, whatever the frame size: it is the
+ * benchmark's frame deadline (one 20 ms carrier frame).
+ */
+const LATE_AFTER_MS = 20;
 /** Timer wake-ups may land a little early (timer granularity); sending ≤ 1 ms early is harmless. */
 const EARLY_WAKE_TOLERANCE_MS = 1;
 /** Compact the queue array once this many sent items sit before its head. */
@@ -104,6 +109,9 @@ export class OutboundPacer {
       this.utteranceBytes += audio.byteLength;
       this.split(audio);
       this.undrained = true;
+      // The far end is silent and nothing is queued: the first audio of a response goes out now, even
+      // less than a frame of it, rather than wait for the next chunk to fill the frame.
+      if (this.queuedItems() === 0 && this.unplayedMs === 0) this.queueRemainder();
     }
     if (markName !== undefined) {
       this.queueRemainder();
@@ -241,7 +249,7 @@ export class OutboundPacer {
         this.queueHead++;
         this.queuedBytes -= item.frame.byteLength;
         this.queuedFrames--;
-        if (woken && now - dueMs > this.frameDurationMs) this.counters.lateFrames++;
+        if (woken && now - dueMs > LATE_AFTER_MS) this.counters.lateFrames++;
         this.playheadEndMs = Math.max(this.playheadEndMs, now) + item.durationMs;
         this.dryCounted = false;
         this.counters.framesSent++;

@@ -21,6 +21,8 @@ export interface OutputProcessorOptions {
   clock: Clock;
   /** How far ahead of the far end's playback we may send (absorbs our own stalls). */
   leadMs?: number;
+  /** Audio per message to the carrier. Default 40 ms (see DEFAULT_FRAME_MS). */
+  frameDurationMs?: number;
   latency?: LatencyTracker;
 }
 
@@ -40,6 +42,13 @@ interface TurnPlayback {
 }
 
 const END_MARK = 'end';
+/**
+ * 40 ms per message to the carrier: half the socket writes (and half the carrier's and our message
+ * handling) of 20 ms frames, measured at ~15% less event-loop CPU per call, while barge-in does not
+ * depend on it (the carrier drops what it buffered on `clear`). The first audio of a reply still goes
+ * out at once, however short.
+ */
+const DEFAULT_FRAME_MS = 40;
 
 export class OutputProcessor extends FrameProcessor {
   readonly name = 'output';
@@ -54,6 +63,7 @@ export class OutputProcessor extends FrameProcessor {
       clock: options.clock,
       format: options.format,
       leadMs: options.leadMs ?? 60,
+      frameDurationMs: options.frameDurationMs ?? DEFAULT_FRAME_MS,
       sendAudio: (frame) => options.sink.sendAudio(frame),
       sendMark: (name) => options.sink.sendMark(name),
     });
