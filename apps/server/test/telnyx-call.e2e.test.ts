@@ -5,7 +5,8 @@
 // presenting another call's token) and a hang-up of a call that never connected. Then outbound calls
 // placed through the service and the simulator: the dial with the media stream attached (its token
 // issued at dial time, in client_state), the webhooks at the call's own status URL, the conversation,
-// and the calls that never connect keeping Telnyx's hangup cause.
+// the agent hanging up, or pressing keys and then transferring the call through Call Control, and the
+// calls that never connect keeping Telnyx's hangup cause.
 import websocket from '@fastify/websocket';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { asc, eq, transcriptTurns } from '@parley/db';
@@ -36,6 +37,8 @@ const NUMBER = '+15550002222';
 const NUMBER_WITHOUT_AGENT = '+15550003333';
 const CALLER = '+15557654321';
 const GOODBYE = 'Thanks for calling, goodbye!';
+/** The transfer destination's number. */
+const SALES = '+15550009999';
 
 let world: InboundCallWorld;
 let telnyx: TelnyxRestSimulator;
@@ -44,11 +47,16 @@ let dialing: OrgContext;
 
 beforeAll(async () => {
   telnyx = await startTelnyxRestSimulator();
-  // Mounted as registerTelephony does, with Call Control pointed at the simulator.
-  world = await startInboundCallWorld(async (app, env) => {
-    await app.register(websocket);
-    telnyxRoutes(app, env, { carrierApiUrls: { telnyx: telnyx.baseUrl } });
-  });
+  // Mounted as registerTelephony does, with Call Control pointed at the simulator, for the routes and
+  // for the runtime (the agent's transfers and keypad tones).
+  const carrierApiUrls = { telnyx: telnyx.baseUrl };
+  world = await startInboundCallWorld(
+    async (app, env) => {
+      await app.register(websocket);
+      telnyxRoutes(app, env, { carrierApiUrls });
+    },
+    { carrierApiUrls },
+  );
   const credentialId = await world.credential('telnyx', {
     apiKey: telnyx.apiKey,
     publicKey: telnyx.publicKeyBase64,
@@ -318,6 +326,67 @@ describe('an outbound Telnyx call', () => {
       endReason: 'agent_hangup',
       answeredAt: expect.any(Date),
     });
+  });
+
+  it('lets the agent press keys on the far end’s menu, then transfer the call to a destination', async () => {
+    const agentId = await world.publishedAgent({
+      callActions: {
+        sendDtmf: true,
+        transferDestinations: [{ name: 'sales', number: SALES, message: 'Connecting you to sales.' }],
+      },
+    });
+    const placed = await createOutboundCall(dialing, { agentId, to: CALLER, from: NUMBER });
+    const call = telnyx.calls.get(placed.carrierCallId!)!;
+    await telnyx.sendWebhook(call.callControlId, 'call.initiated');
+    await telnyx.sendWebhook(call.callControlId, 'call.answered');
+    const callee = await connect(call);
+    await agentTurn(listening(callee), 0);
+    const actionsOnCall = () => telnyx.requests.filter((r) => r.callControlId === call.callControlId);
+
+    // An automated menu answered: the agent presses 2 through Call Control.
+    world.sims.stt.queueUtterance('press two for sales');
+    world.sims.llm.script(
+      { toolCalls: [{ name: 'send_dtmf', arguments: '{"digits":"2"}' }] },
+      { text: 'Waiting for sales.' },
+    );
+    let { endedAtMs } = await callee.play('opening-hours');
+    await agentTurn(listening(callee), endedAtMs);
+    const dtmf = actionsOnCall().filter((r) => r.action === 'send_dtmf');
+    expect(dtmf.map((r) => r.json)).toEqual([{ digits: '2' }]);
+    expect(dtmf[0]!.authorized).toBe(true);
+    const offered = (world.sims.llm.requests.at(-1)!.body.tools ?? []) as { function: { name: string } }[];
+    expect(offered.map((tool) => tool.function.name)).toEqual(['end_call', 'transfer_call', 'send_dtmf']);
+
+    // Then the agent hands the call over: Telnyx bridges the caller to sales and our leg leaves.
+    world.sims.stt.queueUtterance('yes put me through');
+    world.sims.llm.script({ toolCalls: [{ name: 'transfer_call', arguments: '{"destination":"sales"}' }] });
+    ({ endedAtMs } = await callee.play('opening-hours'));
+    await callee.waitFor(() => callee.closedBy === 'server', 15_000);
+    await vi.waitFor(
+      async () =>
+        expect(await world.callRow(placed.id)).toMatchObject({
+          status: 'completed',
+          endReason: 'transferred',
+        }),
+      { timeout: 10_000, interval: 50 },
+    );
+    // DTMF, then the transfer to the destination's number, and no hang-up: the caller is on the new leg.
+    const actions = actionsOnCall().filter((r) => r.action !== null && r.action !== 'answer');
+    expect(actions.map((r) => [r.action, r.json])).toEqual([
+      ['send_dtmf', { digits: '2' }],
+      ['transfer', { to: SALES }],
+    ]);
+    expect(actions[1]!.authorized).toBe(true);
+    const turns = await world.database.db
+      .select()
+      .from(transcriptTurns)
+      .where(eq(transcriptTurns.callId, placed.id))
+      .orderBy(asc(transcriptTurns.seq));
+    expect(turns.filter((t) => t.role === 'agent').map((t) => t.text)).toEqual([
+      GREETING,
+      'Waiting for sales.',
+      'Connecting you to sales.',
+    ]);
   });
 
   it('refuses a webhook at the call’s status URL with a forged signature', async () => {
