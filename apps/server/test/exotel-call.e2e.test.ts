@@ -7,7 +7,6 @@
 // whose StreamUrl is the call's media URL with a token issued at dial time, the status callbacks at
 // the call's own URL, the conversation, and the calls that never connect keeping Exotel's status.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { asc, eq, transcriptTurns } from '@parley/db';
 import { createOutboundCall, createPhoneNumber, type OrgContext } from '@parley/services';
 import {
   loadFixture,
@@ -21,6 +20,7 @@ import { CarrierDialer } from '../src/telephony/carrier-dialer.js';
 import { exotelStatusCallbackUrl, exotelWebhookToken } from '../src/telephony/exotel-routes.js';
 import { registerTelephony } from '../src/telephony/register-telephony.js';
 import {
+  endedCallTurns,
   agentTurn,
   expectRecordedConversation,
   GREETING,
@@ -275,20 +275,7 @@ describe('an outbound Exotel call', () => {
       GOODBYE.length * TTS_SIM_MS_PER_CHARACTER - 300,
     );
     expect(exotel.requests).toHaveLength(requestsBefore);
-    await vi.waitFor(
-      async () =>
-        expect(await world.callRow(placed.id)).toMatchObject({
-          status: 'completed',
-          endReason: 'agent_hangup',
-        }),
-      { timeout: 10_000, interval: 50 },
-    );
-    const turns = await world.database.db
-      .select()
-      .from(transcriptTurns)
-      .where(eq(transcriptTurns.callId, placed.id))
-      .orderBy(asc(transcriptTurns.seq));
-    expect(turns.map((t) => [t.role, t.text])).toEqual([
+    expect(await endedCallTurns(world, placed.id, { endReason: 'agent_hangup' })).toEqual([
       ['agent', GREETING],
       ['user', fixture.transcript],
       ['agent', GOODBYE],

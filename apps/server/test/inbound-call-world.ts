@@ -167,6 +167,31 @@ export async function startInboundCallWorld(
   };
 }
 
+/**
+ * Waits for the call to end with `endReason` (status `completed` unless given), then answers its
+ * transcript as [role, text] pairs in order.
+ */
+export async function endedCallTurns(
+  world: InboundCallWorld,
+  callId: string,
+  end: { endReason: string; status?: string },
+): Promise<[string, string][]> {
+  await vi.waitFor(
+    async () =>
+      expect(await world.callRow(callId)).toMatchObject({
+        status: end.status ?? 'completed',
+        endReason: end.endReason,
+      }),
+    { timeout: 10_000, interval: 50 },
+  );
+  const turns = await world.database.db
+    .select()
+    .from(transcriptTurns)
+    .where(eq(transcriptTurns.callId, callId))
+    .orderBy(asc(transcriptTurns.seq));
+  return turns.map((t) => [t.role, t.text]);
+}
+
 /** What a caller simulator offers for following the agent's turns. */
 export interface ListeningCaller {
   readonly nonSilent: readonly number[];

@@ -32,6 +32,7 @@ import {
 } from '@parley/testkit';
 import { registerTelephony } from '../src/telephony/register-telephony.js';
 import {
+  endedCallTurns,
   expectRecordedConversation,
   GREETING,
   REPLY,
@@ -434,17 +435,7 @@ describe.each(CASES)('an outbound $carrier call', (c) => {
     const lastCheckpoint = callee.checkpoints.at(-1)!;
     expect(lastCheckpoint).toMatchObject({ cleared: false, playedAtMs: expect.any(Number) });
     expect(lastCheckpoint.playedAtMs!).toBeLessThanOrEqual(callee.closedAtMs!);
-    await vi.waitFor(
-      async () =>
-        expect(await rowOf(placed.id)).toMatchObject({ status: 'completed', endReason: 'agent_hangup' }),
-      { timeout: 10_000, interval: 50 },
-    );
-    const turns = await world.database.db
-      .select()
-      .from(transcriptTurns)
-      .where(eq(transcriptTurns.callId, placed.id))
-      .orderBy(asc(transcriptTurns.seq));
-    expect(turns.map((t) => [t.role, t.text])).toEqual([
+    expect(await endedCallTurns(world, placed.id, { endReason: 'agent_hangup' })).toEqual([
       ['agent', GREETING],
       ['user', fixture.transcript],
       ['agent', GOODBYE],

@@ -24,6 +24,7 @@ import {
 import { CarrierDialer } from '../src/telephony/carrier-dialer.js';
 import { telnyxRoutes } from '../src/telephony/telnyx-routes.js';
 import {
+  endedCallTurns,
   agentTurn,
   expectRecordedConversation,
   GREETING,
@@ -297,20 +298,7 @@ describe('an outbound Telnyx call', () => {
     );
     expect(hangups).toHaveLength(1);
     expect(hangups[0]!.authorized).toBe(true);
-    await vi.waitFor(
-      async () =>
-        expect(await world.callRow(placed.id)).toMatchObject({
-          status: 'completed',
-          endReason: 'agent_hangup',
-        }),
-      { timeout: 10_000, interval: 50 },
-    );
-    const turns = await world.database.db
-      .select()
-      .from(transcriptTurns)
-      .where(eq(transcriptTurns.callId, placed.id))
-      .orderBy(asc(transcriptTurns.seq));
-    expect(turns.map((t) => [t.role, t.text])).toEqual([
+    expect(await endedCallTurns(world, placed.id, { endReason: 'agent_hangup' })).toEqual([
       ['agent', GREETING],
       ['user', fixture.transcript],
       ['agent', GOODBYE],
