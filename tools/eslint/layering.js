@@ -3,6 +3,16 @@
 import path from 'node:path';
 
 /** Which internal packages each workspace may import, and what to do instead. */
+/** What the server (every module but its routes) may import. */
+const SERVER_IMPORTS = [
+  '@parley/contracts',
+  '@parley/services',
+  '@parley/db',
+  '@parley/voice',
+  '@parley/providers',
+  '@parley/telephony',
+];
+
 export const LAYERS = {
   'packages/voice': { allowed: [], hint: 'the voice core imports nothing internal' },
   'packages/providers': { allowed: ['@parley/voice'], hint: 'providers import only @parley/voice' },
@@ -26,28 +36,10 @@ export const LAYERS = {
   // `parley call simulate` runs the test kit's simulators; this one module loads it, and only when the
   // command runs (it answers a clear error on an install without development dependencies).
   'apps/server/src/cli/simulators.ts': {
-    allowed: [
-      '@parley/contracts',
-      '@parley/services',
-      '@parley/db',
-      '@parley/voice',
-      '@parley/providers',
-      '@parley/telephony',
-      '@parley/testkit',
-    ],
+    allowed: [...SERVER_IMPORTS, '@parley/testkit'],
     hint: 'only the simulator module of the CLI may load the test kit',
   },
-  'apps/server': {
-    allowed: [
-      '@parley/contracts',
-      '@parley/services',
-      '@parley/db',
-      '@parley/voice',
-      '@parley/providers',
-      '@parley/telephony',
-    ],
-    hint: 'the server composes the packages',
-  },
+  'apps/server': { allowed: SERVER_IMPORTS, hint: 'the server composes the packages' },
 };
 
 // Test files may also use the test kit and db factories.

@@ -7,6 +7,7 @@ import {
   beginInboundCall,
   carrierWebhookPaths,
   findCallCarrier,
+  isFinalCallStatus,
   issueMediaToken,
   resolveInboundRoute,
   resumeCallMedia,
@@ -32,14 +33,6 @@ import { claimAndCarry } from './claim-and-carry.js';
 const hangUpTwiml = () => '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>';
 
 const CARRIER = 'twilio';
-/** Carrier statuses after which the call has no media left. */
-const FINAL_CARRIER_STATUSES: ReadonlySet<string> = new Set([
-  'completed',
-  'busy',
-  'no_answer',
-  'failed',
-  'canceled',
-]);
 const PATHS = carrierWebhookPaths(CARRIER);
 /** Twilio sends `start` at once; a socket that says nothing is not a Twilio stream. */
 const START_TIMEOUT_MS = 10_000;
@@ -186,7 +179,7 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
     log.info({ callId: call.callId, status: applied?.status }, 'call status from Twilio');
     if (applied) actOnMachineVerdict(env, applied.callId, update);
     // The caller may hang up while keypad tones play between two media streams of the call.
-    if (applied && FINAL_CARRIER_STATUSES.has(update.status)) env.runtime.carrierEnded(applied.callId);
+    if (applied && isFinalCallStatus(update.status)) env.runtime.carrierEnded(applied.callId);
     return reply.code(204).send();
   };
   app.post(PATHS.status, onStatus);

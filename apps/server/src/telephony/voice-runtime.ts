@@ -185,17 +185,19 @@ export class VoiceRuntime {
     // directory, a VAD that cannot load) ends it as failed with the reason, never left in progress.
     let setup: SessionSetup;
     let recordingPath: string | null;
-    let recording: Awaited<ReturnType<typeof openWavFile>> | null;
+    let recording: Awaited<ReturnType<typeof openWavFile>> | null = null;
     let vad: SileroVadModel;
     try {
       setup = await this.setUp(claimed);
+      vad = await SileroVadModel.shared();
       recordingPath = setup.recordingEnabled ? path.join(this.options.recordingsDir, `${call.id}.wav`) : null;
       recording = recordingPath
         ? await openWavFile(recordingPath, { sampleRateHz: transport.inputFormat.sampleRateHz, channels: 2 })
         : null;
       if (recordingPath) await journal.recordingStarted(recordingPath);
-      vad = await SileroVadModel.shared();
     } catch (error) {
+      // A recording opened before the failure is closed (what it holds is kept; nothing more comes).
+      await recording?.close().catch(() => {});
       const reason = error instanceof SessionSetupError ? error.message : 'internal error';
       log.warn(
         { reason, err: error instanceof SessionSetupError ? undefined : error },

@@ -53,7 +53,9 @@ export async function applyCarrierStatus(
       const carrierEndedIt = call.endReason?.startsWith('carrier_') ?? false;
       set = isFinalCallStatus(update.status) && !carrierEndedIt ? set : answered;
       // A runtime that never heard the verdict (it reached another process) ended it as completed.
-      if (machine && call.status === 'completed') set = { ...set, status: 'voicemail' };
+      if (machine && call.status === 'completed') {
+        set = { ...set, status: 'voicemail', ...(carrierEndedIt ? { endReason: 'carrier_voicemail' } : {}) };
+      }
     } else if (isFinalCallStatus(update.status)) {
       const carried = call.status === 'in_progress' && call.runtimeId !== null;
       if (!carried) {

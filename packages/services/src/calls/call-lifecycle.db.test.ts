@@ -172,6 +172,70 @@ describe('carrier status callbacks', () => {
     });
   });
 
+  it('end a machine-answered call as voicemail, whether the verdict comes before or after the end', async () => {
+    // Verdict first, then the carrier ends the call nobody carried.
+    const early = await beginInboundCall(fixture.db, { ...start, carrierCallId: 'CA-amd-early' }, NOW);
+    await applyCarrierStatus(
+      fixture.db,
+      'twilio',
+      {
+        carrierCallId: 'CA-amd-early',
+        status: 'in_progress',
+        carrierReason: 'machine_end_beep',
+        answeredBy: 'machine',
+      },
+      later(100),
+    );
+    await applyCarrierStatus(
+      fixture.db,
+      'twilio',
+      { carrierCallId: 'CA-amd-early', status: 'completed', carrierReason: 'completed' },
+      later(5000),
+    );
+    expect(await rowOf(early.callId)).toMatchObject({ status: 'voicemail', endReason: 'carrier_voicemail' });
+
+    // The carrier ended it first; the verdict arrives after.
+    const late = await beginInboundCall(fixture.db, { ...start, carrierCallId: 'CA-amd-late' }, NOW);
+    await applyCarrierStatus(
+      fixture.db,
+      'twilio',
+      { carrierCallId: 'CA-amd-late', status: 'completed', carrierReason: 'completed' },
+      later(5000),
+    );
+    await applyCarrierStatus(
+      fixture.db,
+      'twilio',
+      {
+        carrierCallId: 'CA-amd-late',
+        status: 'in_progress',
+        carrierReason: 'machine_end_other',
+        answeredBy: 'machine',
+      },
+      later(5100),
+    );
+    expect(await rowOf(late.callId)).toMatchObject({
+      status: 'voicemail',
+      endReason: 'carrier_voicemail',
+      answeredBy: 'machine',
+    });
+
+    // A person answering changes nothing.
+    const human = await beginInboundCall(fixture.db, { ...start, carrierCallId: 'CA-amd-human' }, NOW);
+    await applyCarrierStatus(
+      fixture.db,
+      'twilio',
+      { carrierCallId: 'CA-amd-human', status: 'in_progress', carrierReason: 'human', answeredBy: 'human' },
+      later(100),
+    );
+    await applyCarrierStatus(
+      fixture.db,
+      'twilio',
+      { carrierCallId: 'CA-amd-human', status: 'completed', carrierReason: 'completed' },
+      later(5000),
+    );
+    expect(await rowOf(human.callId)).toMatchObject({ status: 'completed', endReason: 'carrier_completed' });
+  });
+
   it('answer nothing for a call id nobody has, on this carrier', async () => {
     await beginInboundCall(fixture.db, { ...start, carrierCallId: 'CA-other-carrier' }, NOW);
     expect(

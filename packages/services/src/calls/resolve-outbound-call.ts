@@ -1,7 +1,7 @@
 // What only the database can check about an outbound call: the agent is the organization's and
 // published, the from-number is the organization's and has the credential that places its calls, and
 // every variable is one the published version declares. Every offending field is answered in one 422.
-import { BUILT_IN_VARIABLES, type CreateCallBody, type FieldIssue } from '@parley/contracts';
+import { BUILT_IN_VARIABLES, VoicemailConfig, type CreateCallBody, type FieldIssue } from '@parley/contracts';
 import { agents, agentVersions, and, asc, eq, isNull, phoneNumbers, sql, type Executor } from '@parley/db';
 import { ServiceError } from '../errors.js';
 
@@ -42,12 +42,12 @@ async function resolveAgent(
     .where(and(eq(agentVersions.agentId, agentId), eq(agentVersions.version, agent.publishedVersion)));
   if (!version) return refused('agentId', 'the agent’s published version is missing');
   const variables = (version.config.variables ?? []) as { name: string }[];
-  // Versions published before `voicemail` existed read as its default: detection on.
-  const voicemail = version.config.voicemail as { detect?: boolean } | undefined;
+  // Versions published before `voicemail` existed read as its defaults (the contract's, not a copy).
+  const voicemail = VoicemailConfig.safeParse(version.config.voicemail ?? {});
   return ok({
     version: agent.publishedVersion,
     declared: new Set(variables.map((v) => v.name)),
-    machineDetection: voicemail?.detect ?? true,
+    machineDetection: voicemail.success ? voicemail.data.detect : VoicemailConfig.parse({}).detect,
   });
 }
 

@@ -278,10 +278,7 @@ export class LlmProcessor extends FrameProcessor {
     const text = before && !/\s$/.test(before) ? ` ${words}` : words;
     this.context.appendAssistantText(turnId, text);
     this.record(turnId, text);
-    const chunker = new ClauseChunker();
-    for (const clause of chunker.push(text)) emit({ type: 'llm.text', text: clause, turnId, source: 'llm' });
-    const rest = chunker.flush();
-    if (rest) emit({ type: 'llm.text', text: rest, turnId, source: 'llm' });
+    emitClauses(turnId, text, 'llm', emit);
   }
 
   private toolDefinitions() {
@@ -317,10 +314,7 @@ export class LlmProcessor extends FrameProcessor {
     }
     this.record(turnId, text);
     this.push({ type: 'llm.response.start', turnId });
-    const chunker = new ClauseChunker();
-    for (const clause of chunker.push(text)) this.push({ type: 'llm.text', text: clause, turnId, source });
-    const rest = chunker.flush();
-    if (rest) this.push({ type: 'llm.text', text: rest, turnId, source });
+    emitClauses(turnId, text, source, (frame) => this.push(frame));
     this.push({ type: 'llm.response.end', turnId, hangUpAfter });
   }
 
@@ -396,3 +390,16 @@ const NO_TOOLS: ToolExecutor = {
     content: JSON.stringify({ error: `No tool named ${call.name} is available` }),
   }),
 };
+
+/** A fixed text as the model's clauses would come: cut where speech pauses, so synthesis can start early. */
+function emitClauses(
+  turnId: number,
+  text: string,
+  source: UtteranceSource,
+  emit: (frame: Frame) => void,
+): void {
+  const chunker = new ClauseChunker();
+  for (const clause of chunker.push(text)) emit({ type: 'llm.text', text: clause, turnId, source });
+  const rest = chunker.flush();
+  if (rest) emit({ type: 'llm.text', text: rest, turnId, source });
+}

@@ -4,7 +4,12 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { durationMs } from '../audio/format.js';
 import type { AudioFormat } from '../audio/format.js';
-import type { CallTransport, TransportCapabilities, TransportEvent } from './transport.js';
+import {
+  CALLER_HUNG_UP,
+  type CallTransport,
+  type TransportCapabilities,
+  type TransportEvent,
+} from './transport.js';
 
 export interface ReceivedAudio {
   audio: Uint8Array;
@@ -76,7 +81,7 @@ export class InMemoryCall {
   }
 
   /** The caller hangs up. */
-  hangUp(reason = 'caller hung up'): void {
+  hangUp(reason = CALLER_HUNG_UP): void {
     this.listener?.({ type: 'hangup', reason });
   }
 

@@ -410,6 +410,7 @@ export class SileroVadStream {
 
   /** Queues a window completed by the push being fed (`filling`); bound once, not per push. */
   private readonly queueWindow = (window: Int16Array, endSampleOffset: number): void => {
+    const now = this.model.now();
     const ticket = this.filling!;
     const input = buildSileroInput(this.context, window);
     // The next window's context is this input's tail (the reference keeps x[..., -context:]).
@@ -420,13 +421,15 @@ export class SileroVadStream {
       endSampleOffset,
       ticket,
       resetState: this.resetPending,
-      queuedAtMs: this.model.now(),
+      queuedAtMs: now,
     });
     this.resetPending = false;
     ticket.remaining++;
-    const tooOld = this.model.now() - this.model.maxQueueWaitMs;
+    const tooOld = now - this.model.maxQueueWaitMs;
     while (this.queue.length > 1 && this.queue[0]!.queuedAtMs < tooOld) {
       const skipped = this.queue.shift()!;
+      // A reset the skipped window carried still applies to the next one.
+      if (skipped.resetState) this.queue[0]!.resetState = true;
       skipped.ticket.remaining--;
       this.model.stats.windowsShed++;
     }
