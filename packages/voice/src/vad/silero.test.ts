@@ -323,6 +323,33 @@ describe('Silero window input', () => {
     );
   });
 
+  it('keeps a reset when the window that carried it is skipped', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const inner = new RecordingInference();
+    const stalled: SileroInference = {
+      run: async (batch) => {
+        await gate;
+        return inner.run(batch);
+      },
+      dispose: async () => {},
+    };
+    let nowMs = 0;
+    const model = new SileroVadModel(stalled, { maxQueueWaitMs: 1000, now: () => nowMs });
+    const stream = model.createStream({ sampleRateHz: 8000 });
+    const first = stream.push(new Int16Array(256)); // in flight while the model is stalled
+    stream.reset();
+    const carriedReset = stream.push(new Int16Array(256));
+    nowMs += 1500;
+    const after = stream.push(new Int16Array(256)); // the window before it waited too long: skipped
+    expect(model.stats.windowsShed).toBe(1);
+    release();
+    await Promise.all([first, carriedReset, after]);
+    // The first window left state 1s behind; the reset still zeroes it for the window that ran next.
+    expect(inner.batches).toHaveLength(2);
+    expect([...new Set(inner.batches[1]!.state)]).toEqual([0]);
+  });
+
   it('fails the push whose window failed, and the next push still runs', async () => {
     const inference = new RecordingInference();
     const stream = new SileroVadModel(inference).createStream({ sampleRateHz: 8000 });
