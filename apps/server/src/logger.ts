@@ -67,3 +67,73 @@ export function createLogger(level: string): Logger {
     },
   });
 }
+
+/** What a log keeps of an error, whatever threw it. */
+export interface ErrorDescription {
+  name: string;
+  /** The error's own code (a carrier's, a driver's, a system call's), its category for providers. */
+  code?: string | number;
+  category?: string;
+  status?: number;
+  /** Clipped, with anything shaped like a phone number masked. */
+  message: string;
+  /** Where it was thrown: the stack's frames only (its first line repeats the message). */
+  stack?: string;
+  /** The kind of error underneath, without its message or fields. */
+  cause?: Omit<ErrorDescription, 'message' | 'stack' | 'cause'>;
+}
+
+const MESSAGE_LIMIT = 200;
+const STACK_FRAMES = 10;
+// Seven or more digits, possibly spaced or dashed: E.164 and national numbers, not ports or statuses.
+const PHONE_NUMBER = /\+?\d(?:[ ()-]?\d){6,}/g;
+
+/**
+ * A safe shape for logging an error from a provider, a carrier or our own code: its name, code or
+ * category, status and a clipped message. Never its other fields or its cause's text: vendors' errors
+ * carry request and response bodies, and with them phone numbers and transcript text.
+ */
+export function describeError(error: unknown): ErrorDescription {
+  if (!(error instanceof Error)) {
+    return { name: typeof error, message: typeof error === 'string' ? safeMessage(error) : '' };
+  }
+  const stack = error.stack
+    ?.split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .slice(0, STACK_FRAMES)
+    .join('\n');
+  return {
+    ...kindOf(error),
+    message: safeMessage(error.message),
+    ...(stack ? { stack } : {}),
+    ...(error.cause !== undefined ? { cause: kindOf(error.cause) } : {}),
+  };
+}
+
+function kindOf(error: unknown): Omit<ErrorDescription, 'message' | 'stack' | 'cause'> {
+  if (!error || typeof error !== 'object') return { name: typeof error };
+  const fields = error as Record<string, unknown>;
+  const details = fields['details'];
+  const code = fields['code'];
+  const category = fields['category'];
+  const status =
+    fields['status'] ??
+    fields['statusCode'] ??
+    (details && typeof details === 'object' ? (details as Record<string, unknown>)['httpStatus'] : undefined);
+  return {
+    name: error instanceof Error ? error.name : 'object',
+    ...(typeof code === 'number' || isShortWord(code) ? { code } : {}),
+    ...(isShortWord(category) ? { category } : {}),
+    ...(typeof status === 'number' ? { status } : {}),
+  };
+}
+
+/** Codes and categories are identifiers; anything longer or spaced is text, which is not kept. */
+function isShortWord(value: unknown): value is string {
+  return typeof value === 'string' && /^[\w.-]{1,64}$/.test(value) && !/\d{7}/.test(value);
+}
+
+function safeMessage(message: string): string {
+  const text = message.replace(PARAMS_IN_TEXT, '\nparams: [redacted]').replace(PHONE_NUMBER, '[number]');
+  return text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT)}…` : text;
+}

@@ -96,3 +96,4 @@ export {
 } from './calls/begin-simulated-call.js';
 export { getSimulatedCallReport, type SimulatedCallReport } from './calls/simulated-call-report.js';
 export { resumeCallMedia } from './calls/resume-call-media.js';
+export * from './outbound/index.js';

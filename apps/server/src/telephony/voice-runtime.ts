@@ -2,8 +2,7 @@
 // registers itself and heartbeats so that calls it was carrying when it died are closed by the next
 // sweep (its own at start-up, or another runtime's), runs each claimed call as a CallSession with the
 // process's shared Silero model, and writes the call's events, transcript and recording as they happen.
-import { mkdir, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import {
   CallJournal,
@@ -16,24 +15,15 @@ import {
   type ClaimedCall,
   type ServiceDeps,
 } from '@parley/services';
-import {
-  CallSession,
-  openWavFile,
-  SileroVadModel,
-  systemClock,
-  type CallEvent,
-  type CallTransport,
-  type TurnLatency,
-  WAV_HEADER_BYTES,
-} from '@parley/voice';
-import { TelephonyError, type CarrierCallControl } from '@parley/telephony';
-import { CallActionsLeg, CallActionTools, type LegEnding, type LiveCallControl } from './call-actions.js';
-import { GreetingEndWatch } from './greeting-end-watch.js';
-import { ResumableCallLeg, resumableCallControl } from './resumable-call-leg.js';
+import type { CallTransport } from '@parley/voice';
+import type { CarrierCallControl } from '@parley/telephony';
+import { describeError } from '../logger.js';
+import { assembleCall, leaveMessage, type LiveCall } from './assemble-call.js';
+import type { LiveCallControl } from './call-actions.js';
+import { resumableCallControl, type ResumableCallLeg } from './resumable-call-leg.js';
 import { nowOf, systemOrgContext } from './telephony-env.js';
 import { buildSessionSetup, SessionSetupError, type SessionSetup } from './session-config.js';
 import { simulatedSessionInputs } from './simulation.js';
-import type { VoicemailPlan } from './session-config.js';
 
 export interface VoiceRuntimeOptions {
   deps: ServiceDeps;
@@ -70,11 +60,8 @@ const DEFAULT_HEARTBEAT_MS = 5_000;
 const DEFAULT_STALE_AFTER_MS = 30_000;
 
 export class VoiceRuntime {
-  private readonly sessions = new Map<string, CallSession>();
-  /** Each carried call's media leg, which a reconnected stream of the call takes over. */
-  private readonly streams = new Map<string, ResumableCallLeg>();
-  /** Each carried call's voicemail plan, and whether a machine answered it (see answeredByMachine). */
-  private readonly voicemails = new Map<string, VoicemailState>();
+  /** The calls this process carries, by call id: each one's session, media leg and voicemail plan. */
+  private readonly calls = new Map<string, LiveCall>();
   private readonly running = new Set<Promise<void>>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private closing = false;
@@ -97,13 +84,16 @@ export class VoiceRuntime {
   }
 
   get activeCalls(): number {
-    return this.sessions.size;
+    return this.calls.size;
   }
 
   /** Runs a call whose media a carrier has connected; resolves once it has ended and been written. */
   runCall(claimed: ClaimedCall, transport: CallTransport): Promise<void> {
     const run = this.carry(claimed, transport).catch((error: unknown) => {
-      this.options.logger.error({ err: error, callId: claimed.call.id }, 'call failed in the runtime');
+      this.options.logger.error(
+        { error: describeError(error), callId: claimed.call.id },
+        'call failed in the runtime',
+      );
     });
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
@@ -112,7 +102,7 @@ export class VoiceRuntime {
 
   /** Whether this process is carrying `callId` (a media socket for it can only be a resumed stream). */
   isCarrying(callId: string): boolean {
-    return this.streams.has(callId);
+    return this.calls.has(callId);
   }
 
   /**
@@ -121,12 +111,12 @@ export class VoiceRuntime {
    * expecting one (it has ended, say): the caller closes the socket.
    */
   resumeCall(callId: string, transport: CallTransport): boolean {
-    return this.streams.get(callId)?.resume(transport) ?? false;
+    return this.calls.get(callId)?.stream.resume(transport) ?? false;
   }
 
   /** The carrier reports `callId` over (a final status): a stream replacement it awaited will not come. */
   carrierEnded(callId: string): void {
-    this.streams.get(callId)?.carrierEnded();
+    this.calls.get(callId)?.stream.carrierEnded();
   }
 
   /**
@@ -139,9 +129,9 @@ export class VoiceRuntime {
    * Returns false when this process is not carrying the call (the verdict is then only on its record).
    */
   answeredByMachine(callId: string, verdict: { greetingEnded: boolean | 'unknown' }): boolean {
-    const session = this.sessions.get(callId);
-    const voicemail = this.voicemails.get(callId);
-    if (!session || !voicemail) return false;
+    const live = this.calls.get(callId);
+    if (!live) return false;
+    const { session, voicemail } = live;
     voicemail.machine = true;
     if (voicemail.acted) return true;
     if (voicemail.action === 'hang_up') {
@@ -163,7 +153,7 @@ export class VoiceRuntime {
   async close(): Promise<void> {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
-    for (const session of this.sessions.values()) void session.hangUp('server_shutdown');
+    for (const { session } of this.calls.values()) void session.hangUp('server_shutdown');
     await Promise.allSettled([...this.running]);
   }
 
@@ -173,7 +163,10 @@ export class VoiceRuntime {
     const journal = new CallJournal(
       this.options.deps.db,
       { id: call.id, organizationId: call.organizationId },
-      { onWriteError: (error) => log.warn({ err: error }, 'call events not written yet; retrying') },
+      {
+        onWriteError: (error) =>
+          log.warn({ error: describeError(error) }, 'call events not written yet; retrying'),
+      },
     );
     if (this.closing) {
       await transport.hangUp('server_shutdown');
@@ -181,26 +174,21 @@ export class VoiceRuntime {
       return;
     }
 
-    // Anything that stops the call before it starts (a misconfigured agent, an unwritable recordings
-    // directory, a VAD that cannot load) ends it as failed with the reason, never left in progress.
-    let setup: SessionSetup;
-    let recordingPath: string | null;
-    let recording: Awaited<ReturnType<typeof openWavFile>> | null = null;
-    let vad: SileroVadModel;
-    try {
-      setup = await this.setUp(claimed);
-      vad = await SileroVadModel.shared();
-      recordingPath = setup.recordingEnabled ? path.join(this.options.recordingsDir, `${call.id}.wav`) : null;
-      recording = recordingPath
-        ? await openWavFile(recordingPath, { sampleRateHz: transport.inputFormat.sampleRateHz, channels: 2 })
-        : null;
-      if (recordingPath) await journal.recordingStarted(recordingPath);
-    } catch (error) {
-      // A recording opened before the failure is closed (what it holds is kept; nothing more comes).
-      await recording?.close().catch(() => {});
-      const reason = error instanceof SessionSetupError ? error.message : 'internal error';
+    const assembly = await assembleCall({
+      callId: call.id,
+      transport,
+      journal,
+      log,
+      recordingsDir: this.options.recordingsDir,
+      setUp: () => this.setUp(claimed),
+      liveControl: (stream) => this.liveControlOf(call, log, stream),
+    });
+    // Anything that stops the call before it starts ends it as failed with the reason, never left
+    // in progress.
+    if (!assembly.ok) {
+      const { reason, error } = assembly;
       log.warn(
-        { reason, err: error instanceof SessionSetupError ? undefined : error },
+        { reason, error: error instanceof SessionSetupError ? undefined : describeError(error) },
         'call could not be set up',
       );
       journal.record({ seq: 1, atMs: 0, type: 'error', code: 'setup_failed', message: reason, fatal: true });
@@ -208,81 +196,17 @@ export class VoiceRuntime {
       await journal.close({ status: 'failed', endReason: 'setup_failed', endedAt: this.now() });
       return;
     }
-    const latencies: TurnLatency[] = [];
-    const voicemail: VoicemailState = {
-      ...setup.voicemail,
-      machine: false,
-      acted: false,
-      greetingWatch: null,
-    };
-    if (voicemail.action === 'leave_message') {
-      voicemail.greetingWatch = new GreetingEndWatch({
-        clock: systemClock,
-        onEnded: ({ cause, waitedMs }) => {
-          log.info({ cause, waitedMs: Math.round(waitedMs) }, 'machine greeting over: leaving the message');
-          leaveMessage(session, voicemail);
-        },
-      });
-    }
-    const stream = new ResumableCallLeg(transport, {
-      onResumeFailed: () => log.warn('the media stream did not come back after keypad tones: call failed'),
-      onCarrierHangUpFailed: (error) =>
-        log.warn(
-          { code: error instanceof TelephonyError ? error.code : 'internal' },
-          'carrier hang-up failed',
-        ),
-    });
-    const control = await this.liveControlOf(call, log, stream);
-    const actions = new CallActionTools(setup.callActions, control);
-    const leg = new CallActionsLeg(stream, actions, control, (error) =>
-      // The carrier's message may name the destination; its code is enough to act on.
-      log.warn({ code: error instanceof TelephonyError ? error.code : 'internal' }, 'transfer failed'),
-    );
-    const session = new CallSession({
-      callId: call.id,
-      transport: leg,
-      tools: actions,
-      agent: setup.agent,
-      stt: setup.stt,
-      llm: setup.llm,
-      tts: setup.tts,
-      vad: vad.createStream(transport.inputFormat.sampleRateHz === 16000 ? 16000 : 8000),
-      recording,
-      onEvent: (event: CallEvent) => {
-        if (event.type === 'turn.latency') latencies.push(event.latency);
-        voicemail.greetingWatch?.onEvent(event);
-        journal.record(event);
-      },
-    });
-    this.sessions.set(call.id, session);
-    this.streams.set(call.id, stream);
-    this.voicemails.set(call.id, voicemail);
+    const live = assembly.call;
+    this.calls.set(call.id, live);
     log.info({ direction: call.direction, transport: call.transport }, 'call started');
     try {
-      session.start();
-      const outcome = await session.ended;
-      await journal.close({
-        status: stream.resumeFailed
-          ? 'failed'
-          : this.voicemails.get(call.id)?.machine
-            ? 'voicemail'
-            : 'completed',
-        endReason: endReasonOf(outcome.reason, leg.ending),
-        endedAt: this.now(),
-        ...(recordingPath
-          ? {
-              recordingPath,
-              recordingDurationMs: await wavDurationMs(recordingPath, transport.inputFormat.sampleRateHz),
-            }
-          : {}),
-        latency: summarizeLatency(latencies),
-      });
+      live.session.start();
+      const outcome = await live.session.ended;
+      await journal.close(await live.closingRecord(outcome, this.now()));
       log.info({ endReason: outcome.reason, durationMs: outcome.durationMs }, 'call ended');
     } finally {
-      voicemail.greetingWatch?.cancel();
-      this.sessions.delete(call.id);
-      this.streams.delete(call.id);
-      this.voicemails.delete(call.id);
+      live.voicemail.greetingWatch?.cancel();
+      this.calls.delete(call.id);
     }
   }
 
@@ -310,7 +234,10 @@ export class VoiceRuntime {
       });
       return resumableCallControl(control, call.carrierCallId, stream);
     } catch (error) {
-      log.warn({ err: error }, 'no call control for this call: transfers and keypad tones are off');
+      log.warn(
+        { error: describeError(error) },
+        'no call control for this call: transfers and keypad tones are off',
+      );
       return null;
     }
   }
@@ -340,7 +267,7 @@ export class VoiceRuntime {
       await heartbeatRuntime(this.options.deps.db, this.options.runtimeId, this.now());
       await this.sweep();
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'runtime heartbeat failed');
+      this.options.logger.warn({ error: describeError(error) }, 'runtime heartbeat failed');
     }
   }
 
@@ -371,57 +298,4 @@ export class VoiceRuntime {
   private now(): Date {
     return nowOf(this.options.deps);
   }
-}
-
-interface VoicemailState extends VoicemailPlan {
-  /** The carrier said a machine answered: the call ends as voicemail. */
-  machine: boolean;
-  /** The plan has been carried out (hung up, or the message is being said). */
-  acted: boolean;
-  /** With `leave_message`: listens for the greeting's end when the carrier does not report it. */
-  greetingWatch: GreetingEndWatch | null;
-}
-
-/** The agent stops whatever it was saying, says the message, and hangs up once it has been heard. */
-function leaveMessage(session: CallSession, voicemail: VoicemailState): void {
-  if (voicemail.acted) return;
-  voicemail.acted = true;
-  voicemail.greetingWatch?.cancel();
-  session.say(voicemail.message, { interrupt: true, hangUpAfter: true, endReason: 'voicemail' });
-}
-
-/** The session's reason, unless the agent's hang-up handed the caller over (or tried to). */
-function endReasonOf(sessionReason: string, ending: LegEnding | null): string {
-  if (ending?.kind === 'transferred') return 'transferred';
-  if (ending?.kind === 'transfer_failed') return 'transfer_failed';
-  return sessionReason;
-}
-
-/** p50/p95 of each stage over the call's turns, for the call record. */
-function summarizeLatency(turns: readonly TurnLatency[]): Record<string, unknown> {
-  const stages = [
-    'endpointingMs',
-    'sttMs',
-    'llmFirstTokenMs',
-    'ttsFirstByteMs',
-    'orchestratorMs',
-    'voiceToVoiceMs',
-  ] as const;
-  const summary: Record<string, unknown> = { turns: turns.length };
-  for (const stage of stages) {
-    const values = turns
-      .map((turn) => turn[stage])
-      .filter((v): v is number => v !== null)
-      .sort((a, b) => a - b);
-    if (values.length === 0) continue;
-    const at = (q: number) => values[Math.min(values.length - 1, Math.ceil(q * values.length) - 1)]!;
-    summary[stage] = { p50: at(0.5), p95: at(0.95) };
-  }
-  return summary;
-}
-
-/** Length of a stereo PCM16 recording from its size: the audio actually kept, not the session's clock. */
-async function wavDurationMs(file: string, sampleRateHz: number): Promise<number> {
-  const { size } = await stat(file);
-  return Math.round(((size - WAV_HEADER_BYTES) / (2 * 2 * sampleRateHz)) * 1000);
 }

@@ -130,6 +130,50 @@ describe('runToolCalls', () => {
     expect(slow).toBe(1);
   });
 
+  it('tells onSlow which calls are still running', async () => {
+    const clock = new ManualClock();
+    const { executor, running } = controllableExecutor();
+    const slow: string[][] = [];
+    const done = runToolCalls({
+      calls: [call('a'), call('b')],
+      executor,
+      callId: 'c',
+      signal: new AbortController().signal,
+      clock,
+      slowAfterMs: 1500,
+      onSlow: (calls) => slow.push(calls.map((c) => c.id)),
+    });
+    await clock.advance(100);
+    running.get('a')!.finish(ok('A'));
+    await clock.advance(1400);
+    expect(slow).toEqual([['b']]);
+    running.get('b')!.finish(ok('B'));
+    await done;
+  });
+
+  it("gives each tool the executor's own timeout where it has one", async () => {
+    const clock = new ManualClock();
+    const { executor, running } = controllableExecutor();
+    executor.policy = (name) => (name === 'quick' ? { timeoutMs: 2000 } : undefined);
+    const done = runToolCalls({
+      calls: [call('q', 'quick'), call('s', 'standard')],
+      executor,
+      callId: 'c',
+      signal: new AbortController().signal,
+      clock,
+      timeoutMs: 10_000,
+    });
+    await clock.advance(2000);
+    expect(running.get('q')!.invocation.signal.aborted).toBe(true);
+    expect(running.get('s')!.invocation.signal.aborted).toBe(false);
+    await clock.advance(8000);
+    const results = await done;
+    expect(results.map((r) => [r.call.id, r.durationMs, r.outcome.content])).toEqual([
+      ['q', 2000, '{"error":"The tool did not answer within 2 s"}'],
+      ['s', 10_000, '{"error":"The tool did not answer within 10 s"}'],
+    ]);
+  });
+
   it('stays quiet when the tools answer quickly', async () => {
     const clock = new ManualClock();
     const { executor, running } = controllableExecutor();

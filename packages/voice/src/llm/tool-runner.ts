@@ -26,11 +26,12 @@ export interface RunToolCallsOptions {
   /** The turn's signal: barge-in or hang-up ends the round. */
   signal: AbortSignal;
   clock: Clock;
-  /** Per tool call. */
+  /** Per tool call, unless the executor's policy for the tool gives its own. */
   timeoutMs?: number;
   /** `onSlow` fires once if any call is still running after this long (Infinity: never). */
   slowAfterMs?: number;
-  onSlow?(): void;
+  /** The calls still running, in the order of `calls`. */
+  onSlow?(running: readonly ToolCall[]): void;
   /** Each call's outcome as soon as it is known (in completion order). */
   onResult?(call: ToolCall, outcome: ToolOutcome, durationMs: number): void;
 }
@@ -44,6 +45,7 @@ export interface RunToolCallsOptions {
 export function runToolCalls(options: RunToolCallsOptions): Promise<ToolRunResult[]> {
   const { calls, executor, callId, signal, clock } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+  // A per-tool timeout (the executor's policy) overrides it for that tool's calls.
   const slowAfterMs = options.slowAfterMs ?? DEFAULT_SLOW_TOOL_AFTER_MS;
   if (signal.aborted) return Promise.reject(abortError());
   if (calls.length === 0) return Promise.resolve([]);
@@ -86,22 +88,23 @@ export function runToolCalls(options: RunToolCallsOptions): Promise<ToolRunResul
       const onSlow = options.onSlow;
       timers.push(
         clock.setTimer(slowAfterMs, () => {
-          if (!finished && remaining > 0) onSlow();
+          if (!finished && remaining > 0) onSlow(calls.filter((_, index) => !results[index]));
         }),
       );
     }
 
     calls.forEach((call, index) => {
       const controller = controllers[index]!;
-      if (Number.isFinite(timeoutMs)) {
+      const callTimeoutMs = executor.policy?.(call.name)?.timeoutMs ?? timeoutMs;
+      if (Number.isFinite(callTimeoutMs)) {
         timers.push(
-          clock.setTimer(timeoutMs, () => {
+          clock.setTimer(callTimeoutMs, () => {
             if (finished || results[index]) return;
             settle(index, {
               status: 'error',
               code: 'timeout',
               content: JSON.stringify({
-                error: `The tool did not answer within ${formatSeconds(timeoutMs)} s`,
+                error: `The tool did not answer within ${formatSeconds(callTimeoutMs)} s`,
               }),
             });
             controller.abort(timeoutError());

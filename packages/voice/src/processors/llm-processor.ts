@@ -236,9 +236,13 @@ export class LlmProcessor extends FrameProcessor {
         clock: this.ctx.clock,
         timeoutMs: this.options.toolTimeoutMs ?? 10_000,
         slowAfterMs: slowAfterMs ?? Number.POSITIVE_INFINITY,
-        onSlow: () => {
+        onSlow: (running) => {
           if (slowAfterMs === null || signal.aborted) return;
-          const text = this.options.slowToolMessage ?? 'One moment, please.';
+          // The first slow tool with its own line says it; otherwise the session's line.
+          const toolLine = running
+            .map((call) => executor?.policy?.(call.name)?.waitingMessage)
+            .find((line) => line !== undefined && line.trim() !== '');
+          const text = toolLine ?? this.options.slowToolMessage ?? 'One moment, please.';
           this.ctx.emit({
             type: 'decision',
             decision: 'tool.slow',

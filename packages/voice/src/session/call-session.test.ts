@@ -393,6 +393,25 @@ describe('dead air', () => {
     expect(call.eventsOf('agent.speech.ended').at(-1)!.text).toContain('One moment');
   });
 
+  it("says a slow tool's own waiting line instead of the default one", async () => {
+    const tools: ToolExecutor = {
+      definitions: () => [{ name: 'crm', description: 'crm', parameters: { type: 'object' } }],
+      policy: (name) => (name === 'crm' ? { waitingMessage: 'Let me pull up your account.' } : undefined),
+      execute: async () => {
+        await new Promise<void>((resolve) => call.clock.setTimer(2500, resolve));
+        return { status: 'ok', content: '{"plan":"gold"}' };
+      },
+    };
+    const call = createTestCall({ tools, agent: { slowToolAfterMs: 1500 } });
+    call.llm.reply({ toolCalls: [{ name: 'crm', arguments: {} }] }, { text: 'You are on gold.' });
+    await afterGreeting(call);
+    await call.speak(600, 'what plan am I on');
+    await call.until((event) => event.type === 'agent.speech.ended' && event.text.includes('gold'));
+    const said = call.eventsOf('agent.speech.ended').map((event) => event.text);
+    expect(said.join(' ')).toContain('Let me pull up your account.');
+    expect(said.join(' ')).not.toContain('One moment');
+  });
+
   it('asks the model again after an empty reply', async () => {
     const call = createTestCall({ turnTaking: { deadAirMs: 1500 } });
     call.llm.reply({ text: '' }, { text: 'Sorry, how can I help?' });

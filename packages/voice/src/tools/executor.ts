@@ -23,6 +23,14 @@ export interface ToolInvocation {
   signal: AbortSignal;
 }
 
+/** How one tool wants to be run, where it differs from the session's defaults. */
+export interface ToolPolicy {
+  /** The whole run's deadline (all attempts); the session's tool timeout when absent. */
+  timeoutMs?: number;
+  /** Said when the tool is still running after the slow threshold; the session's line when absent. */
+  waitingMessage?: string;
+}
+
 /**
  * Runs the agent's tools. The voice core only knows this interface: webhook and MCP tools (and
  * built-ins such as end-call) live behind it.
@@ -31,4 +39,6 @@ export interface ToolExecutor {
   /** The tools the model may call right now. */
   definitions(): readonly ToolDefinition[];
   execute(invocation: ToolInvocation): Promise<ToolOutcome>;
+  /** Per-tool timeout and waiting line (webhook tools carry their own); defaults apply when absent. */
+  policy?(name: string): ToolPolicy | undefined;
 }
