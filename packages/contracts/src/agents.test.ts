@@ -28,7 +28,8 @@ describe('AgentConfig', () => {
       idle: { reminderAfterMs: 8000, maxReminders: 2 },
       maxDurationSeconds: 1800,
       recording: { enabled: true },
-      toolIds: [],
+      tools: [],
+      preCallContext: null,
       webhookUrl: null,
       metadata: {},
     });
@@ -87,7 +88,7 @@ describe('AgentConfig', () => {
         turnTaking: { endpointingSilenceMs: 50.5 },
         maxDurationSeconds: 5,
         webhookUrl: 'ftp://example.test/hook',
-        toolIds: ['nope'],
+        tools: [{ toolId: 'nope' }],
       }),
     ).toEqual([
       'firstMessageMode',
@@ -96,7 +97,7 @@ describe('AgentConfig', () => {
       'llm.provider',
       'maxDurationSeconds',
       'name',
-      'toolIds.0',
+      'tools.0.toolId',
       'tts.speed',
       'turnTaking.endpointingSilenceMs',
       'webhookUrl',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Id, Name, Timestamp } from './common.js';
 import { E164 } from './phone-numbers.js';
 import { BUILT_IN_VARIABLES, VARIABLE_NAME, malformedPlaceholders, templateVariables } from './templating.js';
+import { AgentToolRef, ToolHeaders } from './tools.js';
 
 const ProviderId = z
   .string()
@@ -130,6 +131,21 @@ export const VoicemailConfig = z
     message: 'must not be empty when the action is `leave_message`',
   });
 
+/**
+ * A request to the customer's server as a call starts (caller number, agent, direction, variables):
+ * the JSON object it answers becomes variables for the prompt and first message. A slow or failing
+ * server never holds the call: after `timeoutMs` the call starts with the variables it has.
+ */
+export const PreCallContextConfig = z.strictObject({
+  url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048),
+  headers: ToolHeaders,
+  credentialId: Id.optional().describe(
+    'A `custom` credential whose secret authenticates the request (as for webhook tools).',
+  ),
+  timeoutMs: Milliseconds(100, 10_000).default(2000),
+});
+export type PreCallContextConfig = z.infer<typeof PreCallContextConfig>;
+
 export const MetadataValue = z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]);
 
 const AgentConfigShape = z.strictObject({
@@ -157,7 +173,12 @@ const AgentConfigShape = z.strictObject({
   recording: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
   callActions: CallActionsConfig.default(() => CallActionsConfig.parse({})),
   voicemail: VoicemailConfig.default(() => VoicemailConfig.parse({})),
-  toolIds: z.array(Id).max(128).default([]),
+  tools: z
+    .array(AgentToolRef)
+    .max(64)
+    .default([])
+    .describe('The tools the agent may call, each with the functions it offers the model.'),
+  preCallContext: PreCallContextConfig.nullable().default(null),
   webhookUrl: z
     .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
     .max(2048)
@@ -198,6 +219,16 @@ export const AgentConfig = AgentConfigShape.superRefine((config, ctx) => {
         message: `duplicate destination \`${d.name}\``,
       });
     destinations.add(d.name);
+  });
+  const toolIds = new Set<string>();
+  config.tools.forEach((t, i) => {
+    if (toolIds.has(t.toolId))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tools', i, 'toolId'],
+        message: 'lists this tool twice: give all its functions in one entry',
+      });
+    toolIds.add(t.toolId);
   });
   const templated: [string[], string][] = [
     ...TEMPLATED_FIELDS.map((f): [string[], string] => [[f], config[f]]),

@@ -14,6 +14,8 @@ export const API_KEY_SCOPES = [
   'phone_numbers:write',
   'credentials:read',
   'credentials:write',
+  'tools:read',
+  'tools:write',
   'members:read',
   'audit_log:read',
   'admin',

@@ -40,6 +40,10 @@ export const ERROR_CODES = {
   agent_version_not_found: { status: 404, description: 'No such version of this agent.' },
   phone_number_not_found: { status: 404, description: 'No such phone number in this organization.' },
   call_not_found: { status: 404, description: 'No such call in this organization.' },
+  tool_not_found: {
+    status: 404,
+    description: 'No such tool in this organization or in the shared catalog.',
+  },
   setup_token_invalid: { status: 404, description: 'The setup link is unknown or was already used.' },
   conflict: { status: 409, description: 'The request conflicts with the current state.' },
   email_taken: { status: 409, description: 'A user with this email already exists.' },
@@ -47,6 +51,16 @@ export const ERROR_CODES = {
   phone_number_taken: {
     status: 409,
     description: 'This number is already registered for this carrier on the instance (by any organization).',
+  },
+  tool_function_taken: {
+    status: 409,
+    description: 'Another tool of this organization already offers a function with this `functionName`.',
+  },
+  tool_in_use: {
+    status: 409,
+    description:
+      'Agents (draft or published version) use this tool; `details.agentIds` lists them. Remove it from ' +
+      'them first.',
   },
   call_not_cancelable: {
     status: 409,

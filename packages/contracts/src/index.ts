@@ -11,3 +11,4 @@ export * from './audit.js';
 export * from './providers.js';
 export * from './phone-numbers.js';
 export * from './calls.js';
+export * from './tools.js';

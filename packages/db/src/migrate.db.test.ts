@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from './connection.js';
 import { DirectoryLockedError } from './directory-lock.js';
-import { loadMigrations, migrate, migrationState } from './migrate.js';
+import { MIGRATIONS_FOLDER, loadMigrations, migrate, migrationState } from './migrate.js';
 import { queryRows } from './query.js';
 import { sql } from 'drizzle-orm';
+import { agents, agentVersions, organizations } from './schema.js';
 import { createTestDatabase, createThrowawayPostgres, testDatabaseKind } from './testing.js';
 
 const handles: DatabaseHandle[] = [];
@@ -28,6 +29,57 @@ describe('migrations', () => {
       sql`select table_name as name from information_schema.tables where table_schema = 'public'`,
     );
     expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['agents', 'credentials', 'audit_log']));
+  });
+
+  it('0003 rewrites the agents’ `toolIds` into `tools` entries, in drafts and published versions', async () => {
+    // The migrations up to 0002 alone, to store configs as they were written then.
+    const dir = mkdtempSync(path.join(tmpdir(), 'parley-migrations-'));
+    try {
+      cpSync(MIGRATIONS_FOLDER, dir, { recursive: true });
+      const journalPath = path.join(dir, 'meta', '_journal.json');
+      const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
+      const before = journal.entries.findIndex((e) => e.tag === '0003_tools');
+      writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, before) }));
+      const handle = await createTestDatabase({ migrate: false });
+      handles.push(handle);
+      await migrate(handle.db, dir);
+
+      const [org] = await handle.db.insert(organizations).values({ name: 'Old' }).returning();
+      const toolA = '01900000-0000-7000-8000-00000000000a';
+      const toolB = '01900000-0000-7000-8000-00000000000b';
+      const [withTools] = await handle.db
+        .insert(agents)
+        .values({ organizationId: org!.id, name: 'a', draft: { prompt: 'p', toolIds: [toolA, toolB] } })
+        .returning();
+      const [without] = await handle.db
+        .insert(agents)
+        .values({ organizationId: org!.id, name: 'b', draft: { prompt: 'q', toolIds: [] } })
+        .returning();
+      await handle.db.insert(agentVersions).values({
+        organizationId: org!.id,
+        agentId: withTools!.id,
+        version: 1,
+        config: { prompt: 'p', toolIds: [toolB] },
+      });
+
+      expect(await migrate(handle.db)).toEqual(['0003_tools']);
+      const drafts = await queryRows<{ id: string; draft: Record<string, unknown> }>(
+        handle.db,
+        sql`select id, draft from agents order by name`,
+      );
+      expect(drafts.map((d) => d.draft)).toEqual([
+        { prompt: 'p', tools: [{ toolId: toolA }, { toolId: toolB }] },
+        { prompt: 'q', tools: [] },
+      ]);
+      expect(drafts[1]?.id).toBe(without!.id);
+      const [version] = await queryRows<{ config: Record<string, unknown> }>(
+        handle.db,
+        sql`select config from agent_versions`,
+      );
+      expect(version?.config).toEqual({ prompt: 'p', tools: [{ toolId: toolB }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.runIf(testDatabaseKind() === 'postgres')(

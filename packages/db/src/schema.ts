@@ -326,3 +326,56 @@ export const transcriptTurns = pgTable(
   },
   (t) => [primaryKey({ columns: [t.callId, t.seq] })],
 );
+
+/**
+ * A source of functions an agent may call: a webhook, an MCP server or a built-in. An organization's
+ * own, or (organization null) one of the instance's shared catalog, which every organization may use.
+ * Deleted for good: agent versions keep only its id, and deleting is refused while an agent's draft or
+ * published version uses it.
+ */
+export const tools = pgTable(
+  'tools',
+  {
+    id: id(),
+    /** Null: a catalog tool, published by an instance administrator to every organization. */
+    organizationId: uuid('organization_id').references(() => organizations.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['webhook', 'mcp', 'builtin'] }).notNull(),
+    name: text('name').notNull(),
+    /** The function the model calls (webhook and built-in tools); null for MCP servers. */
+    functionName: text('function_name'),
+    description: text('description').notNull(),
+    /** The JSON Schema of the function's arguments (webhook tools). */
+    parameters: jsonb('parameters').$type<Record<string, unknown>>(),
+    /** The kind's own settings (the webhook, MCP or built-in object of the API), never a secret. */
+    settings: jsonb('settings').$type<Record<string, unknown>>().notNull(),
+    /** MCP: the functions the server listed at the last successful discovery. */
+    discoveredFunctions: jsonb('discovered_functions').$type<Record<string, unknown>[]>(),
+    discoveredAt: timestamp('discovered_at', { withTimezone: true }),
+    discoveryError: text('discovery_error'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('tools_org_idx').on(t.organizationId, t.id),
+    // The model tells functions apart by name only, so an organization's own names are unique.
+    uniqueIndex('tools_org_function_unique')
+      .on(t.organizationId, t.functionName)
+      .where(sql`organization_id is not null and function_name is not null`),
+  ],
+);
+
+/** An organization's own settings for a catalog tool: its credential and extra headers. */
+export const toolOrganizationSettings = pgTable(
+  'tool_organization_settings',
+  {
+    toolId: uuid('tool_id')
+      .notNull()
+      .references(() => tools.id, { onDelete: 'cascade' }),
+    organizationId: organizationId(),
+    credentialId: uuid('credential_id').references(() => credentials.id, { onDelete: 'set null' }),
+    headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.toolId, t.organizationId] })],
+);

@@ -89,11 +89,10 @@ export {
   type SweptCalls,
   type UnansweredCallSweep,
 } from './calls/sweep-unanswered-calls.js';
-export {
-  beginSimulatedCall,
-  findCallSimulation,
-  type SimulatedCallStart,
-} from './calls/begin-simulated-call.js';
+export { beginSimulatedCall, type SimulatedCallStart } from './calls/begin-simulated-call.js';
 export { getSimulatedCallReport, type SimulatedCallReport } from './calls/simulated-call-report.js';
 export { resumeCallMedia } from './calls/resume-call-media.js';
 export * from './outbound/index.js';
+export * from './tools/index.js';
+export * from './tool-execution/index.js';
+export * from './mcp/index.js';

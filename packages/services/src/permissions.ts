@@ -18,6 +18,8 @@ export const PERMISSIONS = [
   'calls:write',
   'phone_numbers:read',
   'phone_numbers:write',
+  'tools:read',
+  'tools:write',
   'audit_log:read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -31,6 +33,7 @@ const VIEWER: Permission[] = [
   'agents:read',
   'calls:read',
   'phone_numbers:read',
+  'tools:read',
 ];
 const MEMBER: Permission[] = [...VIEWER, 'agents:write', 'calls:write'];
 const ADMIN: Permission[] = [
@@ -42,6 +45,10 @@ const ADMIN: Permission[] = [
   'credentials:write',
   // Numbers route real calls (and cost money per minute), so re-pointing them is an admin's call.
   'phone_numbers:write',
+  // A tool sends requests to any URL it names, signed with the organization's credentials, so making
+  // or re-pointing one is as sensitive as writing a credential. Members still attach existing tools to
+  // the agents they edit (agents:write).
+  'tools:write',
   'audit_log:read',
 ];
 const OWNER: Permission[] = [...ADMIN, 'organization:delete', 'organization:transfer'];
@@ -67,6 +74,8 @@ export const SCOPE_PERMISSIONS: Record<ApiKeyScope, Permission[]> = {
   'phone_numbers:write': ['phone_numbers:read', 'phone_numbers:write'],
   'credentials:read': ['credentials:read'],
   'credentials:write': ['credentials:read', 'credentials:write'],
+  'tools:read': ['tools:read'],
+  'tools:write': ['tools:read', 'tools:write'],
   'members:read': ['members:read'],
   'audit_log:read': ['audit_log:read'],
   // People are managed by people: a leaked key must not be able to invite a lasting admin account.

@@ -12,3 +12,4 @@ export * from './carriers/vobiz.js';
 export * from './carriers/exotel.js';
 export * from './carriers/telnyx.js';
 export * from './carriers/answering-machine.js';
+export * from './mcp-server.js';

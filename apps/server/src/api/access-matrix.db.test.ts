@@ -9,7 +9,7 @@ import { createHarness, type Client, type Harness, type SignedInUser } from '../
 import { addMember, invite } from '../testing/teams.js';
 import { FakeDialer } from '../testing/fake-dialer.js';
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 type Targets = Record<string, string>;
 
 interface Route {
@@ -94,6 +94,25 @@ const newCall = async (owner: SignedInUser) => ({
 });
 const newApiKey = async (owner: SignedInUser) => ({
   apiKey: await created(owner.client, '/api/v1/api-keys', { name: 'matrix', scopes: ['agents:read'] }),
+});
+let functions = 0;
+/** A webhook tool body whose function name no other test used: names are unique in an organization. */
+const toolBody = () => ({
+  kind: 'webhook',
+  name: 'Matrix tool',
+  functionName: `matrix_${++functions}`,
+  description: 'Looks something up',
+  webhook: { url: 'https://tools.example.test/lookup' },
+});
+const newTool = async (owner: SignedInUser) => ({
+  tool: await created(owner.client, '/api/v1/tools', toolBody()),
+});
+/** A catalog tool, published by the instance administrator: every organization sees it. */
+const catalogTool = async () => ({
+  tool: await created(h.operator.client, '/api/v1/admin/tools', {
+    ...toolBody(),
+    name: 'Catalog tool',
+  }),
 });
 const newMember = async (owner: SignedInUser) => ({
   member: (await addMember(h, owner, 'viewer', 'matrix-member')).userId,
@@ -218,6 +237,25 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/calls', permission: 'calls:write', body: () => callBody(callSetupA) },
   { method: 'GET', path: '/calls/:call', permission: 'calls:read', targets: newCall },
   { method: 'DELETE', path: '/calls/:call', permission: 'calls:write', targets: newCall },
+  { method: 'GET', path: '/tools', permission: 'tools:read' },
+  { method: 'POST', path: '/tools', permission: 'tools:write', body: toolBody },
+  { method: 'GET', path: '/tools/:tool', permission: 'tools:read', targets: newTool },
+  {
+    method: 'PATCH',
+    path: '/tools/:tool',
+    permission: 'tools:write',
+    targets: newTool,
+    body: () => ({ name: 'Renamed' }),
+  },
+  { method: 'DELETE', path: '/tools/:tool', permission: 'tools:write', targets: newTool },
+  {
+    method: 'PUT',
+    path: '/tools/:tool/settings',
+    permission: 'tools:write',
+    // Organization A sets its settings on a catalog tool; B's own tool is what A must not reach.
+    targets: (owner) => (owner === ownerA ? catalogTool() : newTool(owner)),
+    body: () => ({ headers: { 'X-Tenant': 'matrix' } }),
+  },
   { method: 'GET', path: '/audit-log', permission: 'audit_log:read' },
 ];
 
@@ -237,6 +275,9 @@ const NOT_ORGANIZATION_ROUTES = new Set([
   'POST /admin/organizations/{id}/reactivate',
   'GET /admin/settings',
   'PATCH /admin/settings',
+  'POST /admin/tools',
+  'PATCH /admin/tools/{id}',
+  'DELETE /admin/tools/{id}',
   'GET /providers',
 ]);
 
@@ -368,6 +409,7 @@ describe('tenant isolation', () => {
       ...(await newApiKey(ownerB)),
       ...(await newPhoneNumber(ownerB)),
       ...(await newCall(ownerB)),
+      ...(await newTool(ownerB)),
     };
     for (const client of [ownerA.client, keyA]) {
       for (const url of [
@@ -375,6 +417,7 @@ describe('tenant isolation', () => {
         '/api/v1/credentials',
         '/api/v1/phone-numbers',
         '/api/v1/calls',
+        '/api/v1/tools',
         '/api/v1/api-keys',
         '/api/v1/members',
         '/api/v1/invitations',

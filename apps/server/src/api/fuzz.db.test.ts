@@ -77,7 +77,11 @@ const FIELDS = [
   'expiresAt',
   'reason',
   'signupEnabled',
-  'toolIds',
+  'tools',
+  'preCallContext',
+  'kind',
+  'webhook',
+  'parameters',
   'callActions',
   'voicemail',
 ];

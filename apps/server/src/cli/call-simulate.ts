@@ -9,8 +9,12 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { OPERATOR_SIGNATURE_HEADER, signOperatorRequest } from '../operator-signature.js';
 import { resolveSecret } from '../secret.js';
-import { isSimulatedCarrier, type SimulatedCarrier } from '../telephony/simulated-media.js';
-import { SIMULATED_CARRIERS, SIMULATIONS_PATH } from '../telephony/simulation-routes.js';
+import {
+  isSimulatedCarrier,
+  SIMULATED_CARRIERS,
+  SIMULATIONS_PATH,
+  type SimulatedCarrier,
+} from '../telephony/simulation-contract.js';
 import { parseOptions, required, UsageError } from './args.js';
 import { DEFAULT_LINES, startSimulators } from './simulators.js';
 

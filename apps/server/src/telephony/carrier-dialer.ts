@@ -32,6 +32,7 @@ import {
 } from '@parley/telephony';
 import { exotelStatusCallbackUrl } from './exotel-routes.js';
 import { carrierSecret, mediaBaseUrl, nowOf } from './telephony-env.js';
+import { transferDocumentUrl } from './transfer-document-url.js';
 
 export interface CarrierDialerOptions {
   deps: ServiceDeps;
@@ -47,13 +48,6 @@ export interface CarrierDialerOptions {
 /** Where a carrier fetches the answer document of an outbound call once it is answered. */
 export const outboundAnswerPath = (carrier: string, callId: string) =>
   `/webhooks/${carrier}/answer/${callId}`;
-
-/**
- * Where Plivo or Vobiz fetch the dial document of a transfer the agent made (their API can only point
- * a live call at a URL); the destination travels in the query, covered by the carrier's signature.
- */
-export const transferDocumentPath = (carrier: string, carrierCallId: string) =>
-  `/webhooks/${carrier}/transfer/${carrierCallId}`;
 
 /** Where a carrier posts the status callbacks of an outbound call: the status path with our call id. */
 export const outboundStatusPath = (carrier: string, callId: string) =>
@@ -170,7 +164,7 @@ export class CarrierDialer implements CallDialer {
 
   private transferDocumentUrl(carrier: 'plivo' | 'vobiz') {
     return (to: string, carrierCallId: string) =>
-      `${this.options.deps.publicUrl}${transferDocumentPath(carrier, carrierCallId)}?to=${encodeURIComponent(to)}`;
+      transferDocumentUrl(this.options.deps.publicUrl, carrier, carrierCallId, to);
   }
 
   private telnyxConnectionIdOf(secret: Record<string, string>): string | undefined {

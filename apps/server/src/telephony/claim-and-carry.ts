@@ -11,6 +11,8 @@ export interface StreamClaim {
   /** The token the stream's start echoed back ('' when it had none). */
   mediaToken: string;
   carrier: string;
+  /** True only on the simulated media socket: each opens only its own kind of call (claimCallMedia). */
+  simulated: boolean;
 }
 
 /** Claims the call for this runtime and carries it; a token that is not the call's gets `refuse` only. */

@@ -32,7 +32,6 @@ import {
   beginInboundCall,
   carrierWebhookPaths,
   findCallCarrier,
-  findCallSimulation,
   resolveInboundRoute,
   type InboundRoute,
 } from '@parley/services';
@@ -241,10 +240,11 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
       preValidation: async (request, reply) => {
         const { callId } = request.params as { callId: string };
         const call = UUID.test(callId) ? await findCallCarrier(deps.db, { callId }) : null;
-        if (!call || call.carrier !== CARRIER) return forbidden(reply, 'media socket for an unknown call');
-        // A simulated call opens only on its own route (simulation-routes.ts), never as a carrier's call.
-        if (await findCallSimulation(deps.db, callId))
-          return forbidden(reply, 'media socket for a simulated call');
+        // A call with no carrier account behind it (a simulated call has none) is nobody's call at this
+        // carrier; past this, the claim opens no simulated call on a carrier's route (claimCallMedia).
+        if (!call || call.carrier !== CARRIER || !call.credentialId) {
+          return forbidden(reply, 'media socket for an unknown call');
+        }
         return undefined;
       },
     },
@@ -264,10 +264,15 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
         // Exotel echoes the URL's query in custom_parameters; the query itself is the fallback.
         const mediaToken =
           start.customParameters['token'] ?? (typeof queryToken === 'string' ? queryToken : '');
-        await claimAndCarry(env, { callId, mediaToken, carrier: CARRIER }, transport, async () => {
-          log.warn({ callId }, 'media stream with a token that is not this call’s: closed');
-          await transport.hangUp('unauthorised');
-        });
+        await claimAndCarry(
+          env,
+          { callId, mediaToken, carrier: CARRIER, simulated: false },
+          transport,
+          async () => {
+            log.warn({ callId }, 'media stream with a token that is not this call’s: closed');
+            await transport.hangUp('unauthorised');
+          },
+        );
       })().catch((error: unknown) => {
         log.error({ err: error, callId }, 'media stream failed');
         socket.close();

@@ -19,7 +19,6 @@ import {
   beginInboundCall,
   carrierWebhookPaths,
   findCallCarrier,
-  findCallSimulation,
   issueMediaToken,
   rekeyCarrierCall,
   resolveInboundRoute,
@@ -38,10 +37,11 @@ import {
 } from '@parley/telephony';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { outboundAnswerPath, outboundStatusPath, transferDocumentPath } from './carrier-dialer.js';
+import { outboundAnswerPath, outboundStatusPath } from './carrier-dialer.js';
 import { actOnMachineVerdict } from './machine-verdict.js';
 import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
+import { transferDocumentPath, transferDocumentUrl } from './transfer-document-url.js';
 
 /** What the routes need to know about one carrier of the Plivo family. */
 export interface PlivoFamilyCarrier {
@@ -122,14 +122,16 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
   };
   const invalid = (reply: FastifyReply, message: string) =>
     reply.code(400).send({ error: { code: 'invalid_request', message } });
-  const signatureValid = (request: FastifyRequest, path: string, authToken: string | undefined) =>
+  const signedUrlValid = (request: FastifyRequest, url: string, authToken: string | undefined) =>
     family.verifySignature({
-      url: `${deps.publicUrl}${path}`,
+      url,
       method: request.method,
       params: request.body as FormBody,
       headers: request.headers,
       authToken: authToken ?? '',
     });
+  const signatureValid = (request: FastifyRequest, path: string, authToken: string | undefined) =>
+    signedUrlValid(request, `${deps.publicUrl}${path}`, authToken);
 
   app.post(paths.inbound, async (request, reply) => {
     const parsed = parsePlivoAnswerRequest((request.body ?? {}) as FormBody);
@@ -233,8 +235,8 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
     const call = await findCallCarrier(deps.db, { carrier, carrierCallId });
     if (!call?.credentialId) return forbidden(reply, 'transfer document for an unknown call');
     const secret = await carrierSecret(deps, call.organizationId, call.credentialId);
-    const path = `${transferDocumentPath(carrier, carrierCallId)}?to=${encodeURIComponent(to ?? '')}`;
-    if (!signatureValid(request, path, secret['authToken'])) {
+    const url = transferDocumentUrl(deps.publicUrl, carrier, carrierCallId, to ?? '');
+    if (!signedUrlValid(request, url, secret['authToken'])) {
       return forbidden(reply, 'forged or missing signature', { callId: call.callId });
     }
     if (!to || !E164.test(to)) return invalid(reply, 'to must be an E.164 number');
@@ -291,10 +293,11 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
       preValidation: async (request, reply) => {
         const { callId } = request.params as { callId: string };
         const call = UUID.test(callId) ? await findCallCarrier(deps.db, { callId }) : null;
-        if (!call || call.carrier !== carrier) return forbidden(reply, 'media socket for an unknown call');
-        // A simulated call opens only on its own route (simulation-routes.ts), never as a carrier's call.
-        if (await findCallSimulation(deps.db, callId))
-          return forbidden(reply, 'media socket for a simulated call');
+        // A call with no carrier account behind it (a simulated call has none) is nobody's call at this
+        // carrier; past this, the claim opens no simulated call on a carrier's route (claimCallMedia).
+        if (!call || call.carrier !== carrier || !call.credentialId) {
+          return forbidden(reply, 'media socket for an unknown call');
+        }
         return undefined;
       },
     },
@@ -320,7 +323,7 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
         // The echoed ids are what authenticate this socket: without the token we issued, nothing is claimed.
         const mediaToken = plivoFamilyMediaToken(start, callId);
         if (mediaToken === null) return refuse();
-        await claimAndCarry(env, { callId, mediaToken, carrier }, transport, refuse);
+        await claimAndCarry(env, { callId, mediaToken, carrier, simulated: false }, transport, refuse);
       })().catch((error: unknown) => {
         log.error({ err: error, callId }, 'media stream failed');
         socket.close();

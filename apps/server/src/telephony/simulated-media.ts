@@ -13,14 +13,9 @@ import {
 import type { CallTransport } from '@parley/voice';
 import type { WebSocket } from 'ws';
 import { plivoFamilyMediaToken } from './plivo-family-routes.js';
+import type { SimulatedCarrier } from './simulation-contract.js';
 
-/** Carriers whose protocol the simulated media socket speaks. */
-export const SIMULATED_CARRIERS = ['twilio', 'plivo', 'vobiz', 'exotel', 'telnyx'] as const;
-export type SimulatedCarrier = (typeof SIMULATED_CARRIERS)[number];
-
-export function isSimulatedCarrier(value: string): value is SimulatedCarrier {
-  return (SIMULATED_CARRIERS as readonly string[]).includes(value);
-}
+export type { SimulatedCarrier } from './simulation-contract.js';
 
 /** A started stream: its transport, the token it presented ('' for none), and how to turn it away. */
 export interface SimulatedStream {

@@ -3,11 +3,11 @@
 // one creates a simulated call, one reads its transcript and latencies afterwards. And the media socket
 // of simulated calls, `/media/simulated/<carrier>/<callId>`: it speaks the call's carrier's protocol
 // (simulated-media.ts), but there is no carrier account to sign with, so the call's single-use media
-// token is the only credential — and it opens only calls marked as simulated, of that carrier. Real
-// calls keep their carrier routes, signatures and all.
+// token is the only credential — and it opens only calls marked as simulated, of that carrier (the
+// claim, claimCallMedia, holds that line). Real calls keep their carrier routes, signatures and all.
 import {
   beginSimulatedCall,
-  findCallSimulation,
+  findCallCarrier,
   getSimulatedCallReport,
   ServiceError,
   type ServiceContext,
@@ -16,17 +16,15 @@ import { MediaStreamError } from '@parley/telephony';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { OPERATOR_SIGNATURE_HEADER, OperatorSignatureVerifier } from '../operator-signature.js';
-import { acceptSimulatedStream, isSimulatedCarrier, SIMULATED_CARRIERS } from './simulated-media.js';
+import { acceptSimulatedStream } from './simulated-media.js';
+import { isSimulatedCarrier, SIMULATED_CARRIERS, SIMULATIONS_PATH } from './simulation-contract.js';
 import { CallSimulation, simulationProblem } from './simulation.js';
 import type { TelephonyEnv } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
 
-export const SIMULATIONS_PATH = '/internal/simulations';
 /** Where a simulated call's caller opens its media socket, per carrier protocol. */
 export const simulatedMediaPath = (carrier: string, callId: string) =>
   `/media/simulated/${carrier}/${callId}`;
-
-export { SIMULATED_CARRIERS } from './simulated-media.js';
 
 const CreateSimulationBody = z.strictObject({
   agentId: z.uuid(),
@@ -118,13 +116,14 @@ export async function simulationRoutes(app: FastifyInstance, env: SimulationEnv)
     {
       websocket: true,
       schema: { hide: true },
-      // Before the upgrade: only a simulated call of this protocol may open here (403 otherwise).
+      // Before the upgrade: a socket for no call of this protocol gets a plain 403 and never opens. That
+      // the call is a simulated one, the claim checks with the token (claimCallMedia).
       preValidation: async (request, reply) => {
         const { carrier, callId } = request.params as { carrier: string; callId: string };
         const known = isSimulatedCarrier(carrier) && UUID.test(callId);
-        const found = known ? await findCallSimulation(deps.db, callId) : null;
-        if (!found || found.carrier !== carrier) {
-          log.warn({ callId }, 'refused a simulated media socket for a call that is not simulated');
+        const call = known ? await findCallCarrier(deps.db, { callId }) : null;
+        if (!call || call.carrier !== carrier) {
+          log.warn({ callId }, 'refused a simulated media socket for no call of its protocol');
           return reply.code(403).send({ error: { code: 'forbidden', message: 'Not a simulated call' } });
         }
         return undefined;
@@ -147,10 +146,10 @@ export async function simulationRoutes(app: FastifyInstance, env: SimulationEnv)
           return;
         }
         const { transport, mediaToken, refuse } = stream;
-        await claimAndCarry(env, { callId, mediaToken, carrier }, transport, async () => {
+        await claimAndCarry(env, { callId, mediaToken, carrier, simulated: true }, transport, async () => {
           log.warn(
             { callId, carrier },
-            'simulated media stream with a token that is not this call’s: closed',
+            'simulated media stream not authorised (wrong token, or not a simulated call): closed',
           );
           await refuse();
         });

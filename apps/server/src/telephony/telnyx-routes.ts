@@ -290,11 +290,16 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
         }
         const { transport, start } = accepted;
         const mediaToken = start.customParameters['token'] ?? '';
-        await claimAndCarry(env, { callId, mediaToken, carrier: CARRIER }, transport, () => {
-          log.warn({ callId }, 'media stream with a token that is not this call’s: closed');
-          // Only the socket is closed: the call it claimed to be is not this socket's to end.
-          socket.close(1008, 'unauthorised');
-        });
+        await claimAndCarry(
+          env,
+          { callId, mediaToken, carrier: CARRIER, simulated: false },
+          transport,
+          () => {
+            log.warn({ callId }, 'media stream with a token that is not this call’s: closed');
+            // Only the socket is closed: the call it claimed to be is not this socket's to end.
+            socket.close(1008, 'unauthorised');
+          },
+        );
       })().catch((error: unknown) => {
         log.error({ err: error, callId }, 'media stream failed');
         socket.close();

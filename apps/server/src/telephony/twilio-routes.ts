@@ -248,10 +248,15 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
           return;
         }
         const mediaToken = start.customParameters['token'] ?? '';
-        await claimAndCarry(env, { callId, mediaToken, carrier: CARRIER }, transport, async () => {
-          log.warn({ callId }, 'media stream with a token that is not this call’s: closed');
-          await transport.hangUp('unauthorised');
-        });
+        await claimAndCarry(
+          env,
+          { callId, mediaToken, carrier: CARRIER, simulated: false },
+          transport,
+          async () => {
+            log.warn({ callId }, 'media stream with a token that is not this call’s: closed');
+            await transport.hangUp('unauthorised');
+          },
+        );
       })().catch((error: unknown) => {
         log.error({ err: error, callId }, 'media stream failed');
         socket.close();

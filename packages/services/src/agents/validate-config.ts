@@ -2,6 +2,7 @@ import { AgentConfig, Id, fieldIssues, type FieldIssue } from '@parley/contracts
 import { and, credentials, eq, inArray, type Executor } from '@parley/db';
 import { validateProviderChoice, type ProviderKind } from '@parley/providers/catalog';
 import { ServiceError } from '../errors.js';
+import { agentToolIssues } from '../tools/agent-tool-issues.js';
 import { isObject } from './merge-patch.js';
 
 interface CredentialRef {
@@ -14,11 +15,11 @@ interface CredentialRef {
 /** The credential ids a config names, read from the raw input so they are checked even when other fields are bad. */
 function credentialRefs(config: unknown): CredentialRef[] {
   const refs: CredentialRef[] = [];
-  const take = (section: unknown, path: string[]) => {
+  const take = (section: unknown, path: string[], fixedProvider?: string) => {
     if (!isObject(section)) return;
     const id = section.credentialId;
     if (typeof id === 'string' && Id.safeParse(id).success) {
-      const provider = typeof section.provider === 'string' ? section.provider : null;
+      const provider = fixedProvider ?? (typeof section.provider === 'string' ? section.provider : null);
       refs.push({ path: [...path, 'credentialId'].join('.'), id, provider });
     }
   };
@@ -28,6 +29,8 @@ function credentialRefs(config: unknown): CredentialRef[] {
   take(config.tts, ['tts']);
   const fallbacks = isObject(config.llm) ? config.llm.fallbacks : undefined;
   if (Array.isArray(fallbacks)) fallbacks.forEach((f, i) => take(f, ['llm', 'fallbacks', String(i)]));
+  // The pre-call request is signed like a webhook tool's: with a `custom` credential.
+  take(config.preCallContext, ['preCallContext'], 'custom');
   return refs;
 }
 
@@ -83,8 +86,9 @@ function catalogIssues(config: AgentConfig): FieldIssue[] {
 
 /**
  * Validates a whole agent configuration: the schema (with defaults filled in), the provider catalog
- * (known providers, valid options) and what only the database knows, that every referenced credential
- * belongs to the organization. Every offending field
+ * (known providers, valid options) and what only the database knows: every referenced credential
+ * belongs to the organization, and every tool is visible to it and offers the functions selected.
+ * Every offending field
  * is listed in one 422 `invalid_config`, with paths relative to the config (`llm.credentialId`).
  */
 export async function validateAgentConfig(
@@ -96,6 +100,7 @@ export async function validateAgentConfig(
   const issues = [
     ...(parsed.success ? catalogIssues(parsed.data) : fieldIssues(parsed.error)),
     ...(await credentialIssues(db, organizationId, input)),
+    ...(await agentToolIssues(db, organizationId, input)),
   ];
   if (!parsed.success || issues.length > 0) {
     const summary = issues.map((d) => `${d.path}: ${d.message}`).join('; ');

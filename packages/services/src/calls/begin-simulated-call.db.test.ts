@@ -3,7 +3,7 @@ import { agents, auditLog, calls, eq } from '@parley/db';
 import type { ServiceContext } from '../context.js';
 import { createCallsFixture, type CallsFixture } from '../testing/calls-fixture.js';
 import { beginInboundCall } from './begin-inbound-call.js';
-import { beginSimulatedCall, findCallSimulation } from './begin-simulated-call.js';
+import { beginSimulatedCall } from './begin-simulated-call.js';
 import { claimCallMedia } from './claim-call-media.js';
 import { getSimulatedCallReport } from './simulated-call-report.js';
 
@@ -32,13 +32,15 @@ describe('simulated calls', () => {
       problemWith: fine,
     });
     expect(started).toMatchObject({ organizationId: fixture.organizationId, agentVersion: 1 });
-    expect(await findCallSimulation(fixture.db, started.callId)).toEqual({
-      carrier: 'twilio',
-      simulation: SIMULATION,
-    });
     const claimed = await claimCallMedia(
       fixture.db,
-      { callId: started.callId, mediaToken: started.mediaToken, carrier: 'twilio', runtimeId: 'r1' },
+      {
+        callId: started.callId,
+        mediaToken: started.mediaToken,
+        carrier: 'twilio',
+        runtimeId: 'r1',
+        simulated: true,
+      },
       new Date(),
     );
     expect(claimed.call).toMatchObject({
@@ -96,9 +98,67 @@ describe('simulated calls', () => {
       },
       new Date(),
     );
-    expect(await findCallSimulation(fixture.db, real.callId)).toBeNull();
     await expect(getSimulatedCallReport(fixture.system, real.callId)).rejects.toMatchObject({
       code: 'call_not_found',
     });
+  });
+
+  it('open only on the simulated media socket, and a real call never opens there', async () => {
+    const refused = { code: 'forbidden' };
+    const statusOf = async (callId: string) =>
+      (await fixture.db.select({ status: calls.status }).from(calls).where(eq(calls.id, callId)))[0]?.status;
+    const simulated = await beginSimulatedCall(fixture.system, {
+      agentId: fixture.agentId,
+      carrier: 'plivo',
+      simulation: SIMULATION,
+      problemWith: fine,
+    });
+    const claimSimulated = (asSimulated: boolean) =>
+      claimCallMedia(
+        fixture.db,
+        {
+          callId: simulated.callId,
+          mediaToken: simulated.mediaToken,
+          carrier: 'plivo',
+          runtimeId: 'r1',
+          simulated: asSimulated,
+        },
+        new Date(),
+      );
+    // A carrier's own media route, with the call's right token: not this call's socket.
+    await expect(claimSimulated(false)).rejects.toMatchObject(refused);
+    expect(await statusOf(simulated.callId)).toBe('ringing');
+    await expect(claimSimulated(true)).resolves.toMatchObject({ call: { status: 'in_progress' } });
+
+    const real = await beginInboundCall(
+      fixture.db,
+      {
+        organizationId: fixture.organizationId,
+        phoneNumberId: null as unknown as string,
+        agentId: fixture.agentId,
+        agentVersion: 1,
+        carrier: 'plivo',
+        carrierCallId: 'plivo-real',
+        from: '+15005550001',
+        to: '+15005550006',
+      },
+      new Date(),
+    );
+    const claimReal = (asSimulated: boolean) =>
+      claimCallMedia(
+        fixture.db,
+        {
+          callId: real.callId,
+          mediaToken: real.mediaToken,
+          carrier: 'plivo',
+          runtimeId: 'r1',
+          simulated: asSimulated,
+        },
+        new Date(),
+      );
+    // The simulated media socket, with the real call's right token: refused all the same.
+    await expect(claimReal(true)).rejects.toMatchObject(refused);
+    expect(await statusOf(real.callId)).toBe('ringing');
+    await expect(claimReal(false)).resolves.toMatchObject({ call: { status: 'in_progress' } });
   });
 });

@@ -3,7 +3,7 @@
 // it carries `simulation`: where the runtime finds the provider simulators that stand in for the
 // agent's providers on this call only. Only the server's operator edge calls this; the REST API has
 // no way to set or read `simulation`.
-import { agents, agentVersions, and, calls, eq, isNull, organizations, type Database } from '@parley/db';
+import { agents, agentVersions, and, calls, eq, isNull, organizations } from '@parley/db';
 import { audit } from '../audit.js';
 import { nowOf, requireInstanceAdmin, type ServiceContext } from '../context.js';
 import { ServiceError } from '../errors.js';
@@ -89,16 +89,4 @@ export async function beginSimulatedCall(
       mediaToken,
     };
   });
-}
-
-/** The simulation of a call, or null for a real call (or no such call). */
-export async function findCallSimulation(
-  db: Database,
-  callId: string,
-): Promise<{ carrier: string; simulation: Record<string, unknown> } | null> {
-  const [row] = await db
-    .select({ carrier: calls.transport, simulation: calls.simulation })
-    .from(calls)
-    .where(eq(calls.id, callId));
-  return row?.simulation ? { carrier: row.carrier, simulation: row.simulation } : null;
 }

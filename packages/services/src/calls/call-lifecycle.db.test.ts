@@ -42,14 +42,18 @@ describe('an inbound call', () => {
     });
     const claimed = await claimCallMedia(
       fixture.db,
-      { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt-1' },
+      { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt-1', simulated: false },
       later(1000),
     );
     expect(claimed.agentConfig).toEqual({ systemPrompt: 'Be kind.' });
     expect(claimed.call).toMatchObject({ status: 'in_progress', runtimeId: 'rt-1', answeredAt: later(1000) });
     // The token is used up: a second socket with it is refused.
     await expect(
-      claimCallMedia(fixture.db, { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt-2' }, later(2000)),
+      claimCallMedia(
+        fixture.db,
+        { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt-2', simulated: false },
+        later(2000),
+      ),
     ).rejects.toSatisfy(isRefusal);
   });
 
@@ -67,7 +71,7 @@ describe('an inbound call', () => {
     ];
     for (const attempt of attempts) {
       await expect(
-        claimCallMedia(fixture.db, { ...attempt, runtimeId: 'rt-1' }, attempt.at),
+        claimCallMedia(fixture.db, { ...attempt, runtimeId: 'rt-1', simulated: false }, attempt.at),
       ).rejects.toSatisfy(isRefusal);
     }
     expect((await rowOf(callId)).status).toBe('ringing');
@@ -80,13 +84,25 @@ describe('an inbound call', () => {
     await expect(
       claimCallMedia(
         fixture.db,
-        { callId: first.callId, mediaToken: first.mediaToken, carrier: 'twilio', runtimeId: 'rt' },
+        {
+          callId: first.callId,
+          mediaToken: first.mediaToken,
+          carrier: 'twilio',
+          runtimeId: 'rt',
+          simulated: false,
+        },
         later(600),
       ),
     ).rejects.toSatisfy(isRefusal);
     await claimCallMedia(
       fixture.db,
-      { callId: first.callId, mediaToken: second.mediaToken, carrier: 'twilio', runtimeId: 'rt' },
+      {
+        callId: first.callId,
+        mediaToken: second.mediaToken,
+        carrier: 'twilio',
+        runtimeId: 'rt',
+        simulated: false,
+      },
       later(600),
     );
   });
@@ -124,7 +140,11 @@ describe('carrier status callbacks', () => {
       { ...start, carrierCallId: 'CA-carried' },
       NOW,
     );
-    await claimCallMedia(fixture.db, { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt' }, later(10));
+    await claimCallMedia(
+      fixture.db,
+      { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt', simulated: false },
+      later(10),
+    );
     await applyCarrierStatus(
       fixture.db,
       'twilio',
@@ -144,7 +164,11 @@ describe('carrier status callbacks', () => {
       { ...start, carrierCallId: 'CA-ended-by-runtime' },
       NOW,
     );
-    await claimCallMedia(fixture.db, { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt' }, later(10));
+    await claimCallMedia(
+      fixture.db,
+      { callId, mediaToken, carrier: 'twilio', runtimeId: 'rt', simulated: false },
+      later(10),
+    );
     await applyCarrierStatus(
       fixture.db,
       'twilio',

@@ -1,6 +1,9 @@
 // A carrier opened the media socket for a call: the token from our answer document must match (and
 // is used up), the call must be on that carrier and not over. The call is then in progress on this
 // runtime, and the runtime gets the agent version the call was routed to.
+//
+// A call `parley call simulate` started opens only on the simulated media socket, and a real call only
+// on its carrier's: the socket says which it is, and the claim holds the line, so no route has to.
 import { agentVersions, and, calls, eq, type Database } from '@parley/db';
 import { ServiceError } from '../errors.js';
 import { constantTimeEqual, hashToken } from '../secret-box.js';
@@ -14,7 +17,14 @@ export interface ClaimedCall {
 
 export async function claimCallMedia(
   db: Database,
-  claim: { callId: string; mediaToken: string; carrier: string; runtimeId: string },
+  claim: {
+    callId: string;
+    mediaToken: string;
+    carrier: string;
+    runtimeId: string;
+    /** True on the simulated media socket, false on a carrier's own media route. */
+    simulated: boolean;
+  },
   now: Date,
 ): Promise<ClaimedCall> {
   // One message for every refusal: a guesser learns nothing about which part was wrong.
@@ -24,6 +34,7 @@ export async function claimCallMedia(
     if (
       !call ||
       call.transport !== claim.carrier ||
+      (call.simulation !== null) !== claim.simulated ||
       !call.mediaTokenHash ||
       !constantTimeEqual(call.mediaTokenHash, hashToken(claim.mediaToken)) ||
       !call.mediaTokenExpiresAt ||

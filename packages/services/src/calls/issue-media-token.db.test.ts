@@ -22,7 +22,11 @@ const newDialedCall = () =>
   fixture.newCall({ transport: 'telnyx', status: 'queued', createdAt: NOW, updatedAt: NOW });
 
 const answer = (callId: string, mediaToken: string, at: Date) =>
-  claimCallMedia(fixture.db, { callId, mediaToken, carrier: 'telnyx', runtimeId: 'rt-1' }, at);
+  claimCallMedia(
+    fixture.db,
+    { callId, mediaToken, carrier: 'telnyx', runtimeId: 'rt-1', simulated: false },
+    at,
+  );
 
 describe('a media token issued when the call is placed', () => {
   it('with a lifetime covering the ringing, connects a callee who answers late', async () => {

@@ -28,7 +28,7 @@ async function carriedCall(): Promise<string> {
   const token = await issueMediaToken(fixture.db, callId, NOW);
   await claimCallMedia(
     fixture.db,
-    { callId, mediaToken: token!, carrier: 'twilio', runtimeId: 'rt-1' },
+    { callId, mediaToken: token!, carrier: 'twilio', runtimeId: 'rt-1', simulated: false },
     later(10),
   );
   return callId;
@@ -85,7 +85,7 @@ describe('resuming the media stream of a carried call', () => {
     await expect(
       claimCallMedia(
         fixture.db,
-        { callId: carried, mediaToken: token, carrier: 'twilio', runtimeId: 'rt-2' },
+        { callId: carried, mediaToken: token, carrier: 'twilio', runtimeId: 'rt-2', simulated: false },
         later(2000),
       ),
     ).rejects.toSatisfy(isRefusal);
@@ -100,5 +100,19 @@ describe('resuming the media stream of a carried call', () => {
       .set({ status: 'completed', endedAt: later(1500) })
       .where(eq(calls.id, callId));
     await expect(resume(callId, token, later(2000))).rejects.toSatisfy(isRefusal);
+  });
+
+  it('never resumes a simulated call: only a carrier’s own route resumes a stream', async () => {
+    const callId = await fixture.newCall({
+      createdAt: NOW,
+      updatedAt: NOW,
+      status: 'in_progress',
+      runtimeId: 'rt-1',
+      simulation: { llm: 'http://127.0.0.1:1/v1' },
+    });
+    const token = (await issueMediaToken(fixture.db, callId, later(1000)))!;
+    await expect(resume(callId, token, later(2000))).rejects.toSatisfy(isRefusal);
+    // Refused before the token was used: it is still the call's.
+    expect((await rowOf(callId)).mediaTokenHash).not.toBeNull();
   });
 });

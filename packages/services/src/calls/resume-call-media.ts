@@ -2,7 +2,8 @@
 // keypad tones only by replacing the call's TwiML, which ends the agent's stream and then connects a
 // new one with a fresh token (issueMediaToken). The token is checked as a first claim's is (hash,
 // expiry, carrier, single use), but only an in-progress call carried by the same runtime resumes: the
-// new socket joins the session already running there, it never starts another.
+// new socket joins the session already running there, it never starts another. Only a carrier's own
+// route resumes (the simulated media socket never does), so a simulated call never resumes.
 import { and, calls, eq, type Database } from '@parley/db';
 import { ServiceError } from '../errors.js';
 import { constantTimeEqual, hashToken } from '../secret-box.js';
@@ -19,6 +20,7 @@ export async function resumeCallMedia(
     if (
       !call ||
       call.transport !== resume.carrier ||
+      call.simulation !== null ||
       call.status !== 'in_progress' ||
       call.runtimeId !== resume.runtimeId ||
       !call.mediaTokenHash ||

@@ -1,6 +1,21 @@
-import { agents, agentVersions, and, eq, isNull, or, phoneNumbers, sql, type Executor } from '@parley/db';
+import {
+  agents,
+  agentVersions,
+  and,
+  eq,
+  isNull,
+  or,
+  phoneNumbers,
+  sql,
+  toolOrganizationSettings,
+  tools,
+  type Executor,
+} from '@parley/db';
 
-/** Whether an agent config (jsonb) names the credential in its STT, LLM (or an LLM fallback) or TTS. */
+/**
+ * Whether an agent config (jsonb) names the credential in its STT, LLM (or an LLM fallback), TTS or
+ * pre-call context request.
+ */
 function referencesCredential(
   config: typeof agents.draft | typeof agentVersions.config,
   credentialId: string,
@@ -9,6 +24,7 @@ function referencesCredential(
     ${config}->'stt'->>'credentialId' = ${credentialId}
     or ${config}->'llm'->>'credentialId' = ${credentialId}
     or ${config}->'tts'->>'credentialId' = ${credentialId}
+    or ${config}->'preCallContext'->>'credentialId' = ${credentialId}
     or jsonb_path_exists(
       coalesce(${config}->'llm'->'fallbacks', '[]'::jsonb),
       '$[*] ? (@.credentialId == $id)',
@@ -62,4 +78,34 @@ export async function phoneNumbersUsingCredential(
     .where(and(eq(phoneNumbers.organizationId, organizationId), eq(phoneNumbers.credentialId, credentialId)))
     .orderBy(phoneNumbers.id);
   return rows.map((r) => r.id);
+}
+
+/**
+ * The tools that authenticate their requests with a credential: the organization's own webhook and MCP
+ * tools, and the catalog tools it set the credential on. Deleting it would make their calls fail.
+ */
+export async function toolsUsingCredential(
+  db: Executor,
+  organizationId: string,
+  credentialId: string,
+): Promise<string[]> {
+  const own = await db
+    .select({ id: tools.id })
+    .from(tools)
+    .where(
+      and(
+        eq(tools.organizationId, organizationId),
+        sql`${tools.settings}->>'credentialId' = ${credentialId}`,
+      ),
+    );
+  const catalog = await db
+    .select({ id: toolOrganizationSettings.toolId })
+    .from(toolOrganizationSettings)
+    .where(
+      and(
+        eq(toolOrganizationSettings.organizationId, organizationId),
+        eq(toolOrganizationSettings.credentialId, credentialId),
+      ),
+    );
+  return [...new Set([...own, ...catalog].map((r) => r.id))].sort();
 }

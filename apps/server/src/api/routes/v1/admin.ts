@@ -2,14 +2,20 @@ import { z } from 'zod';
 import {
   AdminOrganization,
   AdminOrganizationsQuery,
+  CreateToolBody,
   IdParams,
   InstanceSettings,
   SuspendOrganizationBody,
+  Tool,
   UpdateInstanceSettingsBody,
+  UpdateToolBody,
   pageOf,
 } from '@parley/contracts';
 import {
+  deleteCatalogTool,
   getInstanceSettings,
+  publishCatalogTool,
+  updateCatalogTool,
   listOrganizationsAsAdmin,
   reactivateOrganization,
   suspendOrganization,
@@ -75,5 +81,46 @@ export const adminRoutes: RouteModule = (app, { deps }) => {
       },
     },
     async (request) => updateInstanceSettings(serviceContext(deps, request), request.body),
+  );
+  app.post(
+    '/admin/tools',
+    {
+      schema: {
+        tags,
+        summary: 'Publish a tool to the shared catalog: every organization may attach it to its agents',
+        body: CreateToolBody,
+        response: { 201: Tool },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send(await publishCatalogTool(serviceContext(deps, request), request.body)),
+  );
+  app.patch(
+    '/admin/tools/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Edit a catalog tool (every organization sees the change)',
+        params: IdParams,
+        body: UpdateToolBody,
+        response: { 200: Tool },
+      },
+    },
+    async (request) => updateCatalogTool(serviceContext(deps, request), request.params.id, request.body),
+  );
+  app.delete(
+    '/admin/tools/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Withdraw a tool from the catalog (refused while an agent of any organization uses it)',
+        params: IdParams,
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      await deleteCatalogTool(serviceContext(deps, request), request.params.id);
+      return reply.code(204).send(null);
+    },
   );
 };

@@ -233,6 +233,41 @@ describe('updating and deleting credentials', () => {
     expect((await owner.client.delete(`/api/v1/credentials/${credential.body.id}`)).status).toBe(204);
   });
 
+  it("refuses to delete a credential a webhook tool or an agent's pre-call request authenticates with", async () => {
+    const owner = await h.signup('toolinuse');
+    const credential = await owner.client.post('/api/v1/credentials', {
+      name: 'Shop API',
+      provider: 'custom',
+      values: { secret: 'shop-secret-0123456789' },
+    });
+    const tool = await owner.client.post('/api/v1/tools', {
+      kind: 'webhook',
+      name: 'Orders',
+      functionName: 'lookup_order',
+      description: 'Finds an order.',
+      webhook: { url: 'https://shop.example.com/orders', credentialId: credential.body.id },
+    });
+    expect(tool.status).toBe(201);
+    const agent = await owner.client.post('/api/v1/agents', {
+      name: 'Shop',
+      preCallContext: { url: 'https://shop.example.com/context', credentialId: credential.body.id },
+    });
+    expect(agent.status).toBe(201);
+
+    const refused = await owner.client.delete(`/api/v1/credentials/${credential.body.id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({
+      code: 'credential_in_use',
+      details: { agentIds: [agent.body.id], toolIds: [tool.body.id] },
+    });
+
+    expect((await owner.client.delete(`/api/v1/tools/${tool.body.id}`)).status).toBe(204);
+    expect(
+      (await owner.client.patch(`/api/v1/agents/${agent.body.id}`, { preCallContext: null })).status,
+    ).toBe(200);
+    expect((await owner.client.delete(`/api/v1/credentials/${credential.body.id}`)).status).toBe(204);
+  });
+
   it('writes an audit row for each change, without the secret', async () => {
     const owner = await h.signup('audit');
     const created = await owner.client.post('/api/v1/credentials', {

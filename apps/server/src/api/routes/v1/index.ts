@@ -11,6 +11,7 @@ import { agentRoutes } from './agents.js';
 import { providerRoutes } from './providers.js';
 import { phoneNumberRoutes } from './phone-numbers.js';
 import { callRoutes } from './calls.js';
+import { toolRoutes } from './tools.js';
 
 /** Every /api/v1 resource; a new resource adds its module here. */
 export const V1_ROUTES: RouteModule[] = [
@@ -26,4 +27,5 @@ export const V1_ROUTES: RouteModule[] = [
   providerRoutes,
   phoneNumberRoutes,
   callRoutes,
+  toolRoutes,
 ];
