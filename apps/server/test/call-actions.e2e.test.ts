@@ -1,7 +1,7 @@
 // The agent acting on the phone call itself, through the Twilio simulator: it hangs up after its
 // goodbye has been heard, it transfers the caller to a named destination after announcing it, and it
 // presses keys (Twilio replaces the call's TwiML to play them and reconnects the media stream).
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { asc, eq, transcriptTurns } from '@parley/db';
 import { createOutboundCall, createPhoneNumber } from '@parley/services';
 import {
@@ -36,6 +36,9 @@ beforeAll(async () => {
   const credentialId = await world.credential('twilio', { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
   await createPhoneNumber(world.org, { carrier: 'twilio', number: NUMBER, credentialId });
 });
+
+// A simulator's own failure (a media stream it could not end, say) fails the test it happened in.
+afterEach(() => rest?.errors.throwIfAny());
 
 afterAll(async () => {
   await world?.close();

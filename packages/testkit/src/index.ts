@@ -13,3 +13,4 @@ export * from './carriers/exotel.js';
 export * from './carriers/telnyx.js';
 export * from './carriers/answering-machine.js';
 export * from './mcp-server.js';
+export * from './carriers/simulator-errors.js';

@@ -13,6 +13,8 @@ export interface MachineLine {
   play(audio: Int16Array | FixtureName): Promise<{ startedAtMs: number; endedAtMs: number }>;
   /** The agent's audio as heard on the line so far, PCM16 8 kHz from the stream's start. */
   heardAudio(): Int16Array;
+  /** Who ended the call, null while it lasts: a play it cut short was rejected for that reason. */
+  readonly closedBy: 'caller' | 'server' | null;
 }
 
 export interface AnsweringMachineOptions {
@@ -31,7 +33,8 @@ export class AnsweringMachine {
 
   /**
    * Plays the greeting; resolves at the beep (the greeting's last frame sent) with its time, or with
-   * null when the call was hung up before the greeting ended.
+   * null when the call was hung up before the greeting ended. Rejects when the line failed the play
+   * while the call went on.
    */
   async playGreeting(options: AnsweringMachineOptions = {}): Promise<number | null> {
     const greeting = options.greeting ?? loadFixture('opening-hours').samples;
@@ -39,8 +42,10 @@ export class AnsweringMachine {
       const { endedAtMs } = await this.line.play(greeting);
       this.beepAtMs = endedAtMs;
       return endedAtMs;
-    } catch {
-      // The lines reject a play the hang-up cut short.
+    } catch (error) {
+      // The lines reject a play the hang-up cut short; a play failing on a live line is the
+      // simulation's own failure, and the test must see it rather than a machine hung up on.
+      if (this.line.closedBy === null) throw error;
       this.hungUpDuringGreeting = true;
       return null;
     }

@@ -27,6 +27,7 @@ import type { FixtureName } from '../fixtures.js';
 import { sharedFrameTicker } from '../frame-ticker.js';
 import type { FrameTicker, TickerClient } from '../frame-ticker.js';
 import { PhonePlayout } from '../phone-playout.js';
+import { SimulatorErrors } from './simulator-errors.js';
 
 // --- flavours --------------------------------------------------------------------------------------
 
@@ -264,6 +265,8 @@ export class PlivoRestSimulator {
   readonly callbacks: SentPlivoCallback[] = [];
   /** By request uuid. */
   readonly calls = new Map<string, PlivoSimulatedCall>();
+  /** What the simulator failed at on its own (a transfer document it could not fetch, ...). */
+  readonly errors: SimulatorErrors;
   private readonly server: Server;
   private readonly injected: InjectedPlivoError[] = [];
 
@@ -272,8 +275,10 @@ export class PlivoRestSimulator {
     readonly authId: string,
     readonly authToken: string,
   ) {
+    this.errors = new SimulatorErrors(flavour.label);
     this.server = createServer((request, response) => {
-      this.handle(request, response).catch(() => {
+      this.handle(request, response).catch((error: unknown) => {
+        this.errors.record(`handling ${request.method ?? 'a'} request`, error);
         if (!response.headersSent) response.writeHead(500);
         response.end();
       });
@@ -342,13 +347,14 @@ export class PlivoRestSimulator {
    * POSTed to machine_detection_url `verdictAfterMs` into the greeting, or at its end when the greeting
    * is shorter. Neither carrier detects the beep, so a long greeting is still playing at the verdict.
    * Resolves once the greeting has ended (or the call was hung up during it) with the machine, which
-   * records what it hears after its beep, and the callback Parley answered.
+   * records what it hears after its beep, the callback Parley answered, and when the verdict was sent
+   * (`verdictAtMs`: performance.now(), the callers' default clock, to compare with `closedAtMs`).
    */
   async answerByMachine(
     requestUuid: string,
     line: MachineLine,
     options: AnsweringMachineOptions & { verdictAfterMs?: number } = {},
-  ): Promise<{ machine: AnsweringMachine; callback: SentPlivoCallback }> {
+  ): Promise<{ machine: AnsweringMachine; callback: SentPlivoCallback; verdictAtMs: number }> {
     const call = this.call(requestUuid);
     if (!call.create['machine_detection']) {
       throw new Error(
@@ -365,9 +371,10 @@ export class PlivoRestSimulator {
       : new Promise<void>(() => {});
     await Promise.race([detected, greeting]);
     clearTimeout(timer);
+    const verdictAtMs = performance.now();
     const callback = await this.machineDetected(requestUuid, true);
     await greeting;
-    return { machine, callback };
+    return { machine, callback, verdictAtMs };
   }
 
   /** The call ends with `status` (and a hangup cause): a signed POST to hangup_url. */
@@ -579,8 +586,11 @@ export class PlivoRestSimulator {
     call.transfers.push(url);
     reply(202, { message: 'call transferred', call_uuids: [callUuid] });
     // The carrier then fetches the document the call goes on with, signed like any callback (see
-    // `callbacks`, kind `transfer`, for what was answered).
-    void this.post('transfer', url, this.fields(call, 'in-progress', 'Transfer')).catch(() => {});
+    // `callbacks`, kind `transfer`, for what was answered; `errors` for a fetch that failed).
+    this.errors.watch(
+      'fetching the transfer document',
+      this.post('transfer', url, this.fields(call, 'in-progress', 'Transfer')),
+    );
   }
 
   private sendDigits(

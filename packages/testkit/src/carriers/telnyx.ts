@@ -230,19 +230,21 @@ export class TelnyxRestSimulator {
    * detection reports it: `call.machine.detection.ended` (result `machine`) while the greeting plays,
    * then, at the beep, `call.machine.greeting.ended` (result `beep_detected`) when the dial asked for
    * a mode that reports it (`greeting_end`, `detect_beep`, `detect_words`). Resolves with the machine,
-   * which records what it hears after the beep, and Parley's reply statuses.
+   * which records what it hears after the beep, Parley's reply statuses, and when the machine verdict
+   * was sent (`verdictAtMs`: performance.now(), the callers' default clock, to compare with `closedAtMs`).
    */
   async answerByMachine(
     callControlId: string,
     line: MachineLine,
     options: AnsweringMachineOptions = {},
-  ): Promise<{ machine: AnsweringMachine; statuses: number[] }> {
+  ): Promise<{ machine: AnsweringMachine; statuses: number[]; verdictAtMs: number }> {
     const call = this.calls.get(callControlId);
     if (!call?.answeringMachineDetection) {
       throw new Error(`Telnyx simulator: call ${callControlId} was not dialled with machine detection`);
     }
     const machine = new AnsweringMachine(line);
     const greeting = machine.playGreeting(options);
+    const verdictAtMs = performance.now();
     const statuses = [
       (
         await this.sendWebhook(callControlId, 'call.machine.detection.ended', {
@@ -259,7 +261,7 @@ export class TelnyxRestSimulator {
       });
       statuses.push(ended.status);
     }
-    return { machine, statuses };
+    return { machine, statuses, verdictAtMs };
   }
 
   async close(): Promise<void> {

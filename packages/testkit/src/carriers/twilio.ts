@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { startTwilioCaller } from '../twilio-caller.js';
 import { AnsweringMachine, type AnsweringMachineOptions, type MachineLine } from './answering-machine.js';
 import type { TwilioCaller, TwilioCallerOptions } from '../twilio-caller.js';
+import { SimulatorErrors } from './simulator-errors.js';
 
 // --- signing -----------------------------------------------------------------------------------------
 
@@ -224,6 +225,8 @@ export class TwilioRestSimulator {
   readonly requests: RecordedTwilioRequest[] = [];
   readonly callbacks: SentTwilioCallback[] = [];
   readonly calls = new Map<string, TwilioSimulatedCall>();
+  /** What the simulator failed at on its own (a media stream it could not end, ...). */
+  readonly errors = new SimulatorErrors('Twilio');
   private readonly server: Server;
   private readonly injected: InjectedTwilioError[] = [];
   private readonly sequenceNumbers = new Map<string, number>();
@@ -235,7 +238,8 @@ export class TwilioRestSimulator {
     readonly authToken: string,
   ) {
     this.server = createServer((request, response) => {
-      this.handle(request, response).catch(() => {
+      this.handle(request, response).catch((error: unknown) => {
+        this.errors.record(`handling ${request.method ?? 'a'} request`, error);
         if (!response.headersSent) response.writeHead(500);
         response.end();
       });
@@ -515,7 +519,7 @@ export class TwilioRestSimulator {
     if (stream) {
       this.streams.delete(callSid);
       // The stream's verb is over: on the wire Twilio ends it exactly as when the caller hangs up.
-      void stream.hangUp();
+      this.errors.watch('ending the media stream', stream.hangUp());
     }
   }
 
