@@ -34,6 +34,8 @@ export interface LoadResult {
   /** RSS before the first load call, and `settleMs` after the last one ended. */
   baselineRssBytes: number;
   settledRssBytes: number;
+  /** Calls the runtime still carried 30 s after every caller hung up: the settled figure is then void. */
+  callsActiveAtSettle: number;
   /** The runtime's reports at the baseline and once settled (heap and external memory). */
   baseline: RuntimeReport;
   settled: RuntimeReport;
@@ -114,8 +116,10 @@ export async function loadScenario(
   await Promise.all(calls.map((call) => call.caller.hangUp().catch(() => {})));
   // Memory must come back once the calls are gone (row c): wait for the runtime to end them all, then
   // give the allocator and the collector the settling time the reference allows.
-  for (let waited = 0; waited < 30_000 && (await runtime.report()).activeCalls > 0; waited += 500) {
+  let stillActive = (await runtime.report()).activeCalls;
+  for (let waited = 0; waited < 30_000 && stillActive > 0; waited += 500) {
     await new Promise((resolve) => setTimeout(resolve, 500));
+    stillActive = (await runtime.report()).activeCalls;
   }
   await new Promise((resolve) => setTimeout(resolve, options.settleMs));
   const settled = await runtime.report();
@@ -123,6 +127,7 @@ export async function loadScenario(
   return {
     baselineRssBytes,
     settledRssBytes,
+    callsActiveAtSettle: stillActive,
     baseline: before,
     settled,
     calls: options.calls,

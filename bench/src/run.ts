@@ -201,12 +201,18 @@ async function main(): Promise<void> {
           `; held ${holdMinutes.toFixed(1)} min: ${holdGrowthMb >= 0 ? '+' : ''}${holdGrowthMb.toFixed(1)} MB` +
           `; ${Math.round(MODE.settleMs / 1000)} s after the last call: ${((settledRatio - 1) * 100).toFixed(1)}% over baseline` +
           ` (RSS ${mb(load.baselineRssBytes)} → ${mb(load.settledRssBytes)} MB, V8 heap ${mb(load.baseline.heapTotalBytes)} → ` +
-          `${mb(load.settled.heapTotalBytes)} MB, external ${mb(load.baseline.externalBytes)} → ${mb(load.settled.externalBytes)} MB)`,
+          `${mb(load.settled.heapTotalBytes)} MB, external ${mb(load.baseline.externalBytes)} → ${mb(load.settled.externalBytes)} MB)` +
+          (load.callsActiveAtSettle > 0
+            ? `; ${load.callsActiveAtSettle} calls still active 30 s after hang-up (settled figure void)`
+            : ''),
         bar: '≤ 2 MB per call; 60-minute soak grows ≤ 10 MB (--soak-minutes 60); within 10% of baseline after',
+        // A failed part fails the row even when the slope could not be measured (too few samples).
         pass:
-          slope === null
-            ? null
-            : slope / 1e6 <= 2 && settledRatio <= 1.1 && (holdMinutes < 60 || holdGrowthMb <= 10),
+          load.callsActiveAtSettle > 0 || settledRatio > 1.1 || (holdMinutes >= 60 && holdGrowthMb > 10)
+            ? false
+            : slope === null
+              ? null
+              : slope / 1e6 <= 2,
         data: {
           points,
           slopeBytesPerCall: slope,

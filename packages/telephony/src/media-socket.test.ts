@@ -5,8 +5,14 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { ManualClock } from '@parley/voice';
 import type { TransportEvent } from '@parley/voice';
-import { MediaSocket, MediaStreamError, StartRefusal, waitForStart } from './media-socket.js';
-import type { MediaSocketCounters, ParseResult } from './media-socket.js';
+import {
+  MediaSocket,
+  MediaStreamError,
+  StartRefusal,
+  waitForStart,
+  zeroMediaSocketCounters,
+} from './media-socket.js';
+import type { ParseResult } from './media-socket.js';
 
 // A minimal carrier protocol for exercising the shared handshake: JSON frames with an `event`, an
 // optional `connected` first, and a `start` naming its codec. The real carriers' wire formats are
@@ -257,7 +263,7 @@ describe('waitForStart', () => {
             {},
             {
               startSequenceNumber: start.sequenceNumber,
-              counters: newCounters(),
+              counters: zeroMediaSocketCounters(),
               parse: parseTestMessage,
               sequenceNumberOf,
               onMessage: (message) => received.push(message),
@@ -280,21 +286,11 @@ describe('waitForStart', () => {
   });
 });
 
-function newCounters(): MediaSocketCounters {
-  return {
-    malformedMessages: 0,
-    ignoredMessages: 0,
-    sequenceGaps: 0,
-    audioFramesDroppedBeforeListener: 0,
-    sendsAfterClose: 0,
-  };
-}
-
 function mediaSocket(
   socket: WebSocket,
   options: { clock?: ManualClock; closeTimeoutMs?: number; maxBufferedAudioFrames?: number } = {},
 ) {
-  const counters = newCounters();
+  const counters = zeroMediaSocketCounters();
   const received: TestMessage[] = [];
   const closes: number[] = [];
   const media = new MediaSocket(socket, options, {

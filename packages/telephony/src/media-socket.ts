@@ -196,8 +196,15 @@ export function waitForStart<M extends CarrierMessage, S, T, C extends string>(
   });
 }
 
-/** The counters a MediaSocket keeps in the carrier's own stats object. */
+/**
+ * The counters every carrier's media stats have: the MediaSocket keeps the protocol ones in the
+ * carrier's own stats object, and the carrier counts the audio. Carriers add their own on top.
+ */
 export interface MediaSocketCounters {
+  mediaFramesReceived: number;
+  audioBytesReceived: number;
+  /** Audio the session handed the transport (before any chunking or padding). */
+  audioBytesSent: number;
   /** Frames that were not JSON or lacked required fields; ignored. */
   malformedMessages: number;
   /** Well-formed frames we do not act on; here, anything after the call ended. */
@@ -208,6 +215,20 @@ export interface MediaSocketCounters {
   audioFramesDroppedBeforeListener: number;
   /** Sends attempted after the socket closed. */
   sendsAfterClose: number;
+}
+
+/** Every counter at zero, for a carrier's stats to start from. */
+export function zeroMediaSocketCounters(): MediaSocketCounters {
+  return {
+    mediaFramesReceived: 0,
+    audioBytesReceived: 0,
+    audioBytesSent: 0,
+    malformedMessages: 0,
+    ignoredMessages: 0,
+    sequenceGaps: 0,
+    audioFramesDroppedBeforeListener: 0,
+    sendsAfterClose: 0,
+  };
 }
 
 /** What a carrier's transport hands its MediaSocket. */

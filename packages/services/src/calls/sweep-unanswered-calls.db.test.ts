@@ -105,7 +105,11 @@ describe('calls that never get past ringing', () => {
           async () => {
             const [waiting] = await queryRows<{ n: number }>(
               fixture.db,
-              sql`select count(*)::int as n from pg_locks where not granted`,
+              // Only sessions on this test's database: other test files' transactions may be waiting too
+              // (a row-lock wait is on a transaction id, which names no database itself).
+              sql`select count(*)::int as n from pg_locks
+                  where not granted
+                    and pid in (select pid from pg_stat_activity where datname = current_database())`,
             );
             expect(waiting!.n).toBeGreaterThan(0);
           },

@@ -33,8 +33,9 @@ import {
   silenceByte,
   StartRefusal,
   waitForStart,
+  zeroMediaSocketCounters,
 } from '../media-socket.js';
-import type { MediaSocketSettings, MediaStartErrorCode } from '../media-socket.js';
+import type { MediaSocketCounters, MediaSocketSettings, MediaStartErrorCode } from '../media-socket.js';
 import {
   exotelAudioFormat,
   exotelClearMessage,
@@ -76,27 +77,13 @@ export interface ExotelAccepted {
   call: { accountSid: string; from: string; to: string };
 }
 
-export interface ExotelMediaStats {
-  mediaFramesReceived: number;
-  audioBytesReceived: number;
-  /** Audio the session handed us (before chunking and padding). */
-  audioBytesSent: number;
+export interface ExotelMediaStats extends MediaSocketCounters {
   /** Media messages sent to Exotel. */
   chunksSent: number;
   /** Silence added to complete a chunk at a mark or a pause. */
   paddingBytesSent: number;
   /** Gathered audio dropped by `clear` before it was sent. */
   audioBytesDroppedByClear: number;
-  /** Frames that were not JSON or lacked required fields; ignored. */
-  malformedMessages: number;
-  /** Well-formed frames we do not act on (unknown events, anything after stop, late mark echoes). */
-  ignoredMessages: number;
-  /** Messages whose sequence_number did not follow the previous one (lost or reordered frames). */
-  sequenceGaps: number;
-  /** Caller audio dropped because no listener was registered in time. */
-  audioFramesDroppedBeforeListener: number;
-  /** Sends attempted after the socket closed. */
-  sendsAfterClose: number;
 }
 
 /** Exotel plays outbound audio in chunks that are whole multiples of this (20 ms of 8 kHz PCM16). */
@@ -149,17 +136,10 @@ export class ExotelMediaTransport implements CallTransport {
   private readonly outstandingMarks: string[] = [];
   private readonly silence: number;
   private readonly counters: ExotelMediaStats = {
-    mediaFramesReceived: 0,
-    audioBytesReceived: 0,
-    audioBytesSent: 0,
+    ...zeroMediaSocketCounters(),
     chunksSent: 0,
     paddingBytesSent: 0,
     audioBytesDroppedByClear: 0,
-    malformedMessages: 0,
-    ignoredMessages: 0,
-    sequenceGaps: 0,
-    audioFramesDroppedBeforeListener: 0,
-    sendsAfterClose: 0,
   };
 
   /**

@@ -24,8 +24,9 @@ import {
   MediaStreamError,
   StartRefusal,
   waitForStart,
+  zeroMediaSocketCounters,
 } from '../media-socket.js';
-import type { MediaSocketSettings, MediaStartErrorCode } from '../media-socket.js';
+import type { MediaSocketCounters, MediaSocketSettings, MediaStartErrorCode } from '../media-socket.js';
 import {
   plivoAudioFormat,
   plivoCheckpointMessage,
@@ -86,18 +87,7 @@ export interface PlivoAccepted {
   start: MediaStreamStart;
 }
 
-export interface PlivoMediaStats {
-  mediaFramesReceived: number;
-  audioBytesReceived: number;
-  audioBytesSent: number;
-  /** Frames that were not JSON, lacked required fields or had an odd-length L16 payload; ignored. */
-  malformedMessages: number;
-  /** Well-formed frames we do not act on (unknown events, other tracks, unknown checkpoints, late frames). */
-  ignoredMessages: number;
-  /** Messages whose sequenceNumber did not follow the previous one. */
-  sequenceGaps: number;
-  audioFramesDroppedBeforeListener: number;
-  sendsAfterClose: number;
+export interface PlivoMediaStats extends MediaSocketCounters {
   /** Checkpoints reported as marks because a clearAudio discarded their audio. */
   checkpointsCleared: number;
 }
@@ -173,14 +163,7 @@ export class PlivoMediaTransport implements CallTransport {
   /** Checkpoints each unacknowledged clearAudio discarded, oldest clear first. */
   private readonly clearedBatches: string[][] = [];
   private readonly counters: PlivoMediaStats = {
-    mediaFramesReceived: 0,
-    audioBytesReceived: 0,
-    audioBytesSent: 0,
-    malformedMessages: 0,
-    ignoredMessages: 0,
-    sequenceGaps: 0,
-    audioFramesDroppedBeforeListener: 0,
-    sendsAfterClose: 0,
+    ...zeroMediaSocketCounters(),
     checkpointsCleared: 0,
   };
 

@@ -23,8 +23,9 @@ import {
   silenceByte,
   StartRefusal,
   waitForStart,
+  zeroMediaSocketCounters,
 } from '../media-socket.js';
-import type { MediaSocketSettings, MediaStartErrorCode } from '../media-socket.js';
+import type { MediaSocketCounters, MediaSocketSettings, MediaStartErrorCode } from '../media-socket.js';
 import {
   decodeTelnyxClientState,
   parseTelnyxMessage,
@@ -68,25 +69,12 @@ export interface TelnyxAccepted {
   call: { callSessionId: string | null; from: string; to: string; clientState: string | null };
 }
 
-export interface TelnyxMediaStats {
-  mediaFramesReceived: number;
-  audioBytesReceived: number;
-  audioBytesSent: number;
+export interface TelnyxMediaStats extends MediaSocketCounters {
   /** Silence added to bring frames shorter than 20 ms up to Telnyx's minimum. */
   paddingBytesSent: number;
   /** `error` frames from Telnyx; the last code is kept for the call record. */
   carrierErrors: number;
   lastCarrierErrorCode: string | null;
-  /** Frames that were not JSON or lacked required fields; ignored. */
-  malformedMessages: number;
-  /** Well-formed frames we do not act on (unknown events, the outbound track, anything after stop). */
-  ignoredMessages: number;
-  /** Messages whose sequence_number did not follow the previous one (Telnyx does not guarantee order). */
-  sequenceGaps: number;
-  /** Caller audio dropped because no listener was registered in time. */
-  audioFramesDroppedBeforeListener: number;
-  /** Sends attempted after the socket closed. */
-  sendsAfterClose: number;
 }
 
 /** The shortest RTP chunk Telnyx plays. */
@@ -111,17 +99,10 @@ export class TelnyxMediaTransport implements CallTransport {
   private readonly media: MediaSocket<TelnyxInboundMessage>;
   private readonly minOutboundBytes: number;
   private readonly counters: TelnyxMediaStats = {
-    mediaFramesReceived: 0,
-    audioBytesReceived: 0,
-    audioBytesSent: 0,
+    ...zeroMediaSocketCounters(),
     paddingBytesSent: 0,
     carrierErrors: 0,
     lastCarrierErrorCode: null,
-    malformedMessages: 0,
-    ignoredMessages: 0,
-    sequenceGaps: 0,
-    audioFramesDroppedBeforeListener: 0,
-    sendsAfterClose: 0,
   };
 
   /**

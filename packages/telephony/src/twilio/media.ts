@@ -15,8 +15,9 @@ import {
   MediaStreamError,
   StartRefusal,
   waitForStart,
+  zeroMediaSocketCounters,
 } from '../media-socket.js';
-import type { MediaSocketSettings, MediaStartErrorCode } from '../media-socket.js';
+import type { MediaSocketCounters, MediaSocketSettings, MediaStartErrorCode } from '../media-socket.js';
 import { clearMessage, markMessage, mediaMessage, parseTwilioMessage } from './messages.js';
 import type { TwilioInboundMessage, TwilioMediaFormat, TwilioStart } from './messages.js';
 
@@ -45,21 +46,7 @@ export interface TwilioAccepted {
   start: TwilioStreamStart;
 }
 
-export interface TwilioMediaStats {
-  mediaFramesReceived: number;
-  audioBytesReceived: number;
-  audioBytesSent: number;
-  /** Frames that were not JSON or lacked required fields; ignored. */
-  malformedMessages: number;
-  /** Well-formed frames we do not act on (unknown events, the outbound track, anything after stop). */
-  ignoredMessages: number;
-  /** Messages whose sequenceNumber did not follow the previous one (lost or reordered frames). */
-  sequenceGaps: number;
-  /** Caller audio dropped because no listener was registered in time. */
-  audioFramesDroppedBeforeListener: number;
-  /** Sends attempted after the socket closed. */
-  sendsAfterClose: number;
-}
+export type TwilioMediaStats = MediaSocketCounters;
 
 /** The only format Twilio streams; anything else means a misconfigured stream. */
 const SUPPORTED_FORMAT: TwilioMediaFormat = { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 };
@@ -79,16 +66,7 @@ export class TwilioMediaTransport implements CallTransport {
   readonly streamSid: string;
 
   private readonly media: MediaSocket<TwilioInboundMessage>;
-  private readonly counters: TwilioMediaStats = {
-    mediaFramesReceived: 0,
-    audioBytesReceived: 0,
-    audioBytesSent: 0,
-    malformedMessages: 0,
-    ignoredMessages: 0,
-    sequenceGaps: 0,
-    audioFramesDroppedBeforeListener: 0,
-    sendsAfterClose: 0,
-  };
+  private readonly counters: TwilioMediaStats = zeroMediaSocketCounters();
 
   /**
    * Waits for the stream's `start` on a freshly accepted socket. Rejects with a TwilioMediaError (and
