@@ -44,6 +44,19 @@ describe('configuration', () => {
     expect(config.PARLEY_PORT).toBe(3000);
   });
 
+  it('reads the hosts tool requests may reach, and refuses what is not a host name', () => {
+    expect(parseConfig({}).PARLEY_OUTBOUND_ALLOWED_HOSTS).toEqual([]);
+    expect(
+      parseConfig({ PARLEY_OUTBOUND_ALLOWED_HOSTS: 'localhost, Tools.Internal,*.corp.example' })
+        .PARLEY_OUTBOUND_ALLOWED_HOSTS,
+    ).toEqual(['localhost', 'tools.internal', '*.corp.example']);
+    for (const bad of ['*', 'http://tools.internal', 'tools.internal:8080', '*.', 'a b']) {
+      expect(() => parseConfig({ PARLEY_OUTBOUND_ALLOWED_HOSTS: bad }), bad).toThrow(
+        /PARLEY_OUTBOUND_ALLOWED_HOSTS\.0: expected host names/,
+      );
+    }
+  });
+
   it('prefers the public URL and maps wildcard hosts to localhost', () => {
     expect(publicUrlOf(parseConfig({ PARLEY_PUBLIC_URL: 'https://voice.example.com//' }))).toBe(
       'https://voice.example.com',

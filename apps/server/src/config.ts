@@ -11,6 +11,9 @@ const list = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/** A host name, or `*.` and one: what the outbound guard's allow-list matches (see isHostAllowed). */
+const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
 /**
  * Every setting Parley reads from the environment, with its default. Parsed once at start-up; a bad
  * value stops the process with a message naming the variable. Nothing else reads process.env.
@@ -38,7 +41,9 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional()
-    .describe('Redis for shared rate limits (and, later, events and call commands) across processes.'),
+    .describe(
+      'Redis for shared rate limits and commands to live calls across processes (carrier verdicts reach the runtime carrying the call).',
+    ),
   PARLEY_SECRET_KEY: z
     .string()
     .min(32, 'must be at least 32 characters (try: openssl rand -base64 48)')
@@ -113,6 +118,22 @@ export const ConfigSchema = z.object({
     })
     .describe(
       'Endpoints that replace the vendors’ own, e.g. `deepgram=wss://api.eu.deepgram.com` (comma-separated).',
+    ),
+  PARLEY_OUTBOUND_ALLOWED_HOSTS: list
+    .pipe(
+      z.array(
+        z
+          .string()
+          .toLowerCase()
+          .regex(
+            HOST_PATTERN,
+            'expected host names such as `tools.internal` or `*.corp.example` (no scheme, port or bare `*`)',
+          ),
+      ),
+    )
+    .default([])
+    .describe(
+      'Comma-separated host names that tool requests (webhooks, MCP servers, the pre-call hook) may reach even when they resolve to a private or loopback address; `*.example.com` allows the names under example.com.',
     ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

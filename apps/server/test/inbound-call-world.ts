@@ -29,6 +29,7 @@ import { readiness } from '../src/runtime.js';
 import type { TelephonyEnv } from '../src/telephony/telephony-env.js';
 import { CarrierDialer } from '../src/telephony/carrier-dialer.js';
 import { VoiceRuntime } from '../src/telephony/voice-runtime.js';
+import { InProcessCallCommandBus } from '../src/live/in-process-bus.js';
 
 export const GREETING = 'Hello, thanks for calling Acme. How can I help?';
 export const REPLY = 'We open at nine on Saturdays.';
@@ -59,6 +60,8 @@ export async function startInboundCallWorld(
   options: {
     /** Carrier REST simulators by carrier id: outbound calls and in-call actions go through them. */
     carrierApiUrls?: Readonly<Record<string, string>>;
+    /** The operator's allow-list for customer URLs (a local pre-call context server, say). */
+    allowedHosts?: readonly string[];
   } = {},
 ): Promise<InboundCallWorld> {
   const database = await createTestDatabase();
@@ -84,13 +87,17 @@ export async function startInboundCallWorld(
     ? new CarrierDialer({ deps, carrierApiUrls: options.carrierApiUrls })
     : undefined;
   if (dialer) deps.dialer = dialer;
+  // One process: commands for live calls are handed over in memory, as in the embedded default.
+  const commands = new InProcessCallCommandBus(logger);
   const voice = await VoiceRuntime.start({
     deps,
     runtimeId: 'test-runtime',
+    commands,
     recordingsDir,
     providerUrls: { deepgram: sims.stt.url, openai: sims.llm.url, cartesia: sims.tts.baseUrl },
     logger,
     ...(dialer ? { callControl: dialer } : {}),
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
   });
   const app: App = await buildApp({
     deps,
@@ -100,7 +107,7 @@ export async function startInboundCallWorld(
     trustProxy: false,
     loginRateLimitPerMinute: 1000,
     checkReady: () => readiness(database),
-    extraRoutes: (scope) => mount(scope, { deps, runtime: voice, logger }),
+    extraRoutes: (scope) => mount(scope, { deps, runtime: voice, commands, logger }),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -160,6 +167,7 @@ export async function startInboundCallWorld(
     close: async () => {
       await voice.close();
       await app.close();
+      await commands.close();
       await Promise.all([sims.stt.close(), sims.llm.close(), sims.tts.close()]);
       await database.close();
       await rm(recordingsDir, { recursive: true, force: true });

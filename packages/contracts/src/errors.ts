@@ -62,6 +62,11 @@ export const ERROR_CODES = {
       'Agents (draft or published version) use this tool; `details.agentIds` lists them. Remove it from ' +
       'them first.',
   },
+  tool_not_mcp: {
+    status: 409,
+    description:
+      'Only an MCP tool discovers its functions; a webhook or built-in tool offers the one function it defines.',
+  },
   call_not_cancelable: {
     status: 409,
     description: 'Only a queued or ringing call can be canceled; this one was answered or is over.',

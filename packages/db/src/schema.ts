@@ -379,3 +379,21 @@ export const toolOrganizationSettings = pgTable(
   },
   (t) => [primaryKey({ columns: [t.toolId, t.organizationId] })],
 );
+
+/**
+ * Structured details a caller gave, saved by the built-in `capture_lead` tool. Personal data: it goes
+ * with the call it came from (deleted with it), and outlives the agent or tool only as loose ids.
+ */
+export const leads = pgTable(
+  'leads',
+  {
+    id: id(),
+    organizationId: organizationId(),
+    callId: uuid('call_id').references(() => calls.id, { onDelete: 'cascade' }),
+    agentId: uuid('agent_id').references(() => agents.id, { onDelete: 'set null' }),
+    toolId: uuid('tool_id').references(() => tools.id, { onDelete: 'set null' }),
+    fields: jsonb('fields').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('leads_org_idx').on(t.organizationId, t.id), index('leads_call_idx').on(t.callId)],
+);

@@ -96,3 +96,6 @@ export * from './outbound/index.js';
 export * from './tools/index.js';
 export * from './tool-execution/index.js';
 export * from './mcp/index.js';
+export * from './pre-call-context/index.js';
+export * from './leads/index.js';
+export { findCallRuntime } from './calls/find-call-runtime.js';

@@ -107,6 +107,23 @@ const toolBody = () => ({
 const newTool = async (owner: SignedInUser) => ({
   tool: await created(owner.client, '/api/v1/tools', toolBody()),
 });
+/**
+ * Tools whose "try it" and discovery requests the SSRF guard refuses at once (a loopback address the
+ * operator did not allow): the route still answers, with the refusal as the outcome.
+ */
+const newLoopbackTool = async (owner: SignedInUser) => ({
+  tool: await created(owner.client, '/api/v1/tools', {
+    ...toolBody(),
+    webhook: { url: 'http://127.0.0.1:9/lookup' },
+  }),
+});
+const newMcpTool = async (owner: SignedInUser) => ({
+  tool: await created(owner.client, '/api/v1/tools', {
+    kind: 'mcp',
+    name: 'Matrix MCP',
+    mcp: { url: 'http://127.0.0.1:9/mcp' },
+  }),
+});
 /** A catalog tool, published by the instance administrator: every organization sees it. */
 const catalogTool = async () => ({
   tool: await created(h.operator.client, '/api/v1/admin/tools', {
@@ -256,6 +273,15 @@ const ROUTES: Route[] = [
     targets: (owner) => (owner === ownerA ? catalogTool() : newTool(owner)),
     body: () => ({ headers: { 'X-Tenant': 'matrix' } }),
   },
+  {
+    method: 'POST',
+    path: '/tools/:tool/test',
+    permission: 'tools:write',
+    targets: newLoopbackTool,
+    body: () => ({ arguments: {} }),
+  },
+  { method: 'POST', path: '/tools/:tool/refresh', permission: 'tools:write', targets: newMcpTool },
+  { method: 'GET', path: '/leads', permission: 'calls:read' },
   { method: 'GET', path: '/audit-log', permission: 'audit_log:read' },
 ];
 

@@ -12,7 +12,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
-import type { ServiceDeps } from '@parley/services';
+import type { ServiceDeps, ToolOutbound } from '@parley/services';
 import { registerAuthentication } from './plugins/auth.js';
 import { errorBody, registerErrorHandling } from './plugins/errors.js';
 import { registerIdempotency } from './plugins/idempotency.js';
@@ -37,6 +37,8 @@ export interface AppOptions {
   /** Key prefix for the shared rate-limit counters. */
   rateLimitNamespace?: string;
   logger?: FastifyServerOptions['loggerInstance'];
+  /** The operator's outbound settings for tool requests (PARLEY_OUTBOUND_ALLOWED_HOSTS); none allowed when absent. */
+  outbound?: ToolOutbound;
   /** Routes mounted beside the API (the carriers' webhooks and media sockets, on processes that carry calls). */
   extraRoutes?: (app: FastifyInstance) => Promise<void>;
 }
@@ -143,6 +145,7 @@ async function registerApi(app: App, options: AppOptions): Promise<void> {
     deps: options.deps,
     secureCookies: options.deps.publicUrl.startsWith('https://'),
     loginRateLimitPerMinute: options.loginRateLimitPerMinute,
+    outbound: options.outbound ?? { allowedHosts: [] },
   };
   await app.register(
     async (v1) => {

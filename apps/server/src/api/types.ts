@@ -6,7 +6,7 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { ServiceDeps } from '@parley/services';
+import type { ServiceDeps, ToolOutbound } from '@parley/services';
 
 /** A Fastify instance whose route schemas are zod schemas. */
 export type ApiApp = FastifyInstance<
@@ -23,6 +23,8 @@ export interface ApiEnv {
   /** Set the Secure flag on cookies (the public URL is https). */
   secureCookies: boolean;
   loginRateLimitPerMinute: number;
+  /** Requests to customers' tool servers (test, discovery): the operator's allowed hosts. */
+  outbound: ToolOutbound;
 }
 
 /** A route module registers the routes of one resource. */

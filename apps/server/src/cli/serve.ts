@@ -5,6 +5,7 @@ import { issueSetupLink } from '@parley/services';
 import { Redis } from 'ioredis';
 import { buildApp } from '../api/app.js';
 import { publicUrlOf, type Config } from '../config.js';
+import { createCallCommandBus } from '../live/create-call-command-bus.js';
 import { createLogger } from '../logger.js';
 import { openRuntime, readiness } from '../runtime.js';
 import { CarrierDialer } from '../telephony/carrier-dialer.js';
@@ -32,6 +33,8 @@ export async function serve(config: Config): Promise<void> {
     ? new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 })
     : undefined;
   if (redis) await redis.connect();
+  // Commands for live calls (a carrier's verdict, a final status) reach the runtime carrying the call.
+  const commands = await createCallCommandBus({ redis, logger });
   // Every role can place calls through the carriers' REST APIs; the answer comes back to a runtime.
   const dialer = new CarrierDialer({ deps: runtime.deps });
   runtime.deps.dialer = dialer;
@@ -42,12 +45,14 @@ export async function serve(config: Config): Promise<void> {
       : await VoiceRuntime.start({
           deps: runtime.deps,
           runtimeId: `${config.PARLEY_ROLE}-${randomUUID()}`,
+          commands,
           recordingsDir: path.resolve(config.PARLEY_DATA_DIR, 'recordings'),
           providerUrls: config.PARLEY_PROVIDER_URLS,
           heartbeatIntervalMs: config.PARLEY_RUNTIME_HEARTBEAT_MS,
           staleAfterMs: config.PARLEY_RUNTIME_STALE_AFTER_MS,
           // The agent's transfers and keypad tones go through the same carrier REST APIs.
           callControl: dialer,
+          allowedHosts: config.PARLEY_OUTBOUND_ALLOWED_HOSTS,
           logger,
         });
   const app = await buildApp({
@@ -59,16 +64,18 @@ export async function serve(config: Config): Promise<void> {
     loginRateLimitPerMinute: config.PARLEY_LOGIN_RATE_LIMIT,
     metricsToken: config.PARLEY_METRICS_TOKEN,
     checkReady: () => readiness(runtime.database),
+    outbound: { allowedHosts: config.PARLEY_OUTBOUND_ALLOWED_HOSTS },
     logger,
     ...(redis ? { redis } : {}),
     ...(voice
       ? {
           extraRoutes: async (app) => {
-            await registerTelephony(app, { deps: runtime.deps, runtime: voice, logger });
+            await registerTelephony(app, { deps: runtime.deps, runtime: voice, commands, logger });
             // `parley call simulate` (operator-signed, outside the REST API).
             await simulationRoutes(app, {
               deps: runtime.deps,
               runtime: voice,
+              commands,
               logger,
               instanceSecret: runtime.secret.secret,
             });
@@ -88,6 +95,7 @@ export async function serve(config: Config): Promise<void> {
       // Calls in progress are ended (and written) before the sockets and the database go away.
       await voice?.close();
       await app.close();
+      await commands.close();
       await redis?.quit();
       await runtime.close();
       logger.info('stopped');

@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import type { CallJournal, CallOutcome as CallRecordOutcome } from '@parley/services';
+import type { CallJournal, CallOutcome as CallRecordOutcome, OutboundOptions } from '@parley/services';
 import {
   CallSession,
   openWavFile,
@@ -19,7 +19,9 @@ import {
   WAV_HEADER_BYTES,
 } from '@parley/voice';
 import { TelephonyError } from '@parley/telephony';
+import { AgentTools, type CapturedLead } from './agent-tools.js';
 import { CallActionsLeg, CallActionTools, type LegEnding, type LiveCallControl } from './call-actions.js';
+import { CombinedTools } from './combined-tools.js';
 import { GreetingEndWatch } from './greeting-end-watch.js';
 import { ResumableCallLeg } from './resumable-call-leg.js';
 import { SessionSetupError, type SessionSetup, type VoicemailPlan } from './session-config.js';
@@ -57,6 +59,10 @@ export interface CallAssemblyInput {
    * keypad tones; null when there is none (those actions are then not offered). Never throws.
    */
   liveControl: (stream: ResumableCallLeg) => Promise<LiveCallControl | null>;
+  /** Where the agent's tools may send requests beyond the public internet (the operator's allow-list). */
+  toolOutbound?: OutboundOptions;
+  /** Stores what a `capture_lead` tool collected; a throw tells the model it was not saved. */
+  saveLead: (lead: CapturedLead) => Promise<void>;
 }
 
 export interface AssembledCall extends LiveCall {
@@ -115,6 +121,7 @@ export async function assembleCall(input: CallAssemblyInput): Promise<CallAssemb
   });
   const control = await input.liveControl(stream);
   const actions = new CallActionTools(setup.callActions, control);
+  const tools = callTools(input, setup, actions);
   const leg = new CallActionsLeg(stream, actions, control, (error) =>
     // The carrier's message may name the destination; its code is enough to act on.
     log.warn({ code: error instanceof TelephonyError ? error.code : 'internal' }, 'transfer failed'),
@@ -122,7 +129,7 @@ export async function assembleCall(input: CallAssemblyInput): Promise<CallAssemb
   const session = new CallSession({
     callId,
     transport: leg,
-    tools: actions,
+    tools,
     agent: setup.agent,
     stt: setup.stt,
     llm: setup.llm,
@@ -149,6 +156,27 @@ export async function assembleCall(input: CallAssemblyInput): Promise<CallAssemb
     latency: summarizeLatency(latencies),
   });
   return { ok: true, call: { session, stream, voicemail, closingRecord } };
+}
+
+/**
+ * The session's one executor: the call actions, then the agent's own tools. A call action wins a name
+ * both offer (the tools' validation refuses those names, but an MCP server may still offer one).
+ */
+function callTools(input: CallAssemblyInput, setup: SessionSetup, actions: CallActionTools): CombinedTools {
+  const { log } = input;
+  for (const warning of setup.tools.warnings) log.warn({ warning }, 'agent tool left out');
+  const agentTools = new AgentTools({
+    functions: setup.tools.functions,
+    variables: setup.tools.variables,
+    ...(input.toolOutbound ? { outbound: input.toolOutbound } : {}),
+    saveLead: input.saveLead,
+    // A hand-off is a transfer: offered only when the carrier can make one, like transfer_call.
+    ...(actions.canTransfer ? { handOff: (request) => actions.handOff(request) } : {}),
+    log,
+  });
+  return new CombinedTools([actions, agentTools], (name) =>
+    log.warn({ tool: name }, 'agent tool left out: a call action has the same name'),
+  );
 }
 
 /** The agent stops whatever it was saying, says the message, and hangs up once it has been heard. */

@@ -116,6 +116,32 @@ describe('CallActionTools', () => {
     });
   });
 
+  it('arranges a hand-off to its number, with the reason and summary in the result', () => {
+    const tools = new CallActionTools(setup({ transferDestinations: [] }), control().live);
+    const handOff = { number: '+15550007777', reason: 'refund', summary: 'Wants a refund for A-17' };
+    const announced = tools.handOff({ ...handOff, message: 'Putting you through to a colleague.' });
+    expect(announced).toMatchObject({
+      status: 'ok',
+      endCall: true,
+      say: 'Putting you through to a colleague.',
+    });
+    expect(JSON.parse(announced.content)).toMatchObject({
+      handoff: { reason: 'refund', summary: 'Wants a refund for A-17' },
+    });
+    expect(tools.takePendingTransfer()).toMatchObject({ name: 'hand_off', number: '+15550007777' });
+    const own = tools.handOff({ ...handOff, message: '' });
+    expect(own).toMatchObject({ status: 'ok', endCall: true });
+    expect(own).not.toHaveProperty('say');
+  });
+
+  it('refuses a hand-off when the carrier cannot transfer the call', () => {
+    const tools = new CallActionTools(setup(), control({ transfer: false }).live);
+    expect(tools.canTransfer).toBe(false);
+    const outcome = tools.handOff({ number: '+15550007777', reason: 'r', summary: 's', message: '' });
+    expect(outcome).toMatchObject({ status: 'error', code: 'failed' });
+    expect(tools.takePendingTransfer()).toBeNull();
+  });
+
   it('lets ending the call supersede an announced transfer', async () => {
     const tools = new CallActionTools(setup(), control().live);
     await invoke(tools, 'transfer_call', { destination: 'sales' });
@@ -137,6 +163,17 @@ describe('CallActionsLeg', () => {
     expect(done).toEqual(['transfer +15550009999']);
     expect(inner.hangUpReason).toBe('transferred');
     expect(leg.ending).toEqual({ kind: 'transferred', destination: 'sales' });
+  });
+
+  it('carries out a hand-off like a transfer when the agent hangs up', async () => {
+    const { live, done } = control();
+    const tools = new CallActionTools(setup(), live);
+    const inner = new InMemoryCall({ clock: systemClock, inputFormat: format, outputFormat: format });
+    const leg = new CallActionsLeg(inner.transport, tools, live, () => {});
+    tools.handOff({ number: '+15550007777', reason: 'r', summary: 's', message: '' });
+    await leg.hangUp('agent_hangup');
+    expect(done).toEqual(['transfer +15550007777']);
+    expect(leg.ending).toEqual({ kind: 'transferred', destination: 'hand_off' });
   });
 
   it('does not transfer when the call ends for another reason (a time limit)', async () => {

@@ -51,6 +51,19 @@ export const END_CALL_TOOL = 'end_call';
 const AGENT_HANGUP = 'agent_hangup';
 export const TRANSFER_CALL_TOOL = 'transfer_call';
 export const SEND_DTMF_TOOL = 'send_dtmf';
+/** What a hand-off's transfer is called in the call's ending (it has no named destination). */
+export const HAND_OFF_DESTINATION = 'hand_off';
+
+/** A hand-off to a person (the agent's `hand_off` built-in), carried out as a transfer. */
+export interface HandOffTransfer {
+  /** E.164. */
+  number: string;
+  /** Said as written before the transfer; empty lets the model announce it. */
+  message: string;
+  /** For the person taking the call: recorded on the call with the tool's result. */
+  reason: string;
+  summary: string;
+}
 
 export class CallActionTools implements ToolExecutor {
   private readonly offered: readonly ToolDefinition[];
@@ -66,6 +79,38 @@ export class CallActionTools implements ToolExecutor {
 
   definitions(): readonly ToolDefinition[] {
     return this.offered;
+  }
+
+  /** Whether the call's carrier can transfer it (a hand-off is offered only then). */
+  get canTransfer(): boolean {
+    return this.control?.canTransfer ?? false;
+  }
+
+  /**
+   * Arranges a transfer to a hand-off's number, carried out like `transfer_call`'s when the agent
+   * hangs up after announcing it. The reason and summary are in the result's content, so the call's
+   * `tool.result` event records them for whoever takes over.
+   */
+  handOff(request: HandOffTransfer): ToolOutcome {
+    if (!this.canTransfer) {
+      return {
+        status: 'error',
+        code: 'failed',
+        content: 'This call cannot be transferred. Tell the caller and offer to help otherwise.',
+      };
+    }
+    this.pending = {
+      name: HAND_OFF_DESTINATION,
+      number: request.number,
+      description: '',
+      message: request.message,
+    };
+    const next =
+      'The caller will be transferred to a person as soon as you have finished speaking.' +
+      (request.message ? '' : ' Tell the caller briefly that you are transferring them now.');
+    const content = JSON.stringify({ handoff: { reason: request.reason, summary: request.summary }, next });
+    if (request.message) return { status: 'ok', content, say: request.message, endCall: true };
+    return { status: 'ok', content, endCall: true };
   }
 
   /** The transfer to make instead of a plain hang-up, taken once. */

@@ -279,7 +279,7 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
       { callId: call.callId, status: applied?.status, event: update.event },
       `call status from ${label}`,
     );
-    if (applied) actOnMachineVerdict(env, applied.callId, update);
+    if (applied) await actOnMachineVerdict(env, applied.callId, update);
     return reply.code(204).send();
   };
   app.post(paths.status, onStatus);

@@ -2,21 +2,32 @@
 // variables filled in, its turn-taking settings, and provider clients holding the organization's
 // decrypted keys. Everything here happens before the first audio, so a misconfigured agent fails the
 // call's start with a reason instead of failing mid-conversation.
-import { AgentConfig, renderTemplate } from '@parley/contracts';
+import { AgentConfig, BUILT_IN_VARIABLES, renderTemplate, type AgentToolRef } from '@parley/contracts';
 import {
   createLlmProvider,
   createSttProvider,
   createTtsProvider,
   type ProviderChoice,
 } from '@parley/providers';
+import {
+  CALL_VARIABLE_PREFIX,
+  type CallToolFunction,
+  type CallVariables,
+  type ResolvedCallTools,
+} from '@parley/services';
 import type { LlmProvider, SessionAgentConfig, SttProvider, TtsProvider } from '@parley/voice';
 import type { CallActionsSetup } from './call-actions.js';
 
 /** Decrypted values of a credential (apiKey, baseUrl, ...), looked up by id in the call's organization. */
 export type CredentialLookup = (credentialId: string) => Promise<Record<string, string>>;
 
+/** The agent's tools loaded for a call (see resolveCallTools); never throws for a tool's sake. */
+export type CallToolsResolver = (refs: readonly AgentToolRef[]) => Promise<ResolvedCallTools>;
+
 export interface CallFacts {
   callId: string;
+  /** The call's agent, for tools' `{{agent.id}}`. */
+  agentId?: string | null;
   direction: 'inbound' | 'outbound' | 'web';
   /** The other party's number (the caller inbound, the callee outbound); personal data. */
   customerNumber: string | null;
@@ -34,6 +45,16 @@ export interface SessionSetup {
   recordingEnabled: boolean;
   /** What to do when the carrier says a machine answered (outbound calls), its message rendered. */
   voicemail: VoicemailPlan;
+  /** The agent's own tools, ready to run. */
+  tools: CallToolsSetup;
+}
+
+export interface CallToolsSetup {
+  functions: readonly CallToolFunction[];
+  /** For webhook placeholders: the built-ins, `agent.id`, and the call's variables as `var.<name>`. */
+  variables: CallVariables;
+  /** Tools left out, and why (safe to log). */
+  warnings: readonly string[];
 }
 
 export interface VoicemailPlan {
@@ -53,6 +74,8 @@ export async function buildSessionSetup(
   credentials: CredentialLookup,
   /** Operator overrides of vendor endpoints (PARLEY_PROVIDER_URLS): regional endpoints, proxies, simulators. */
   providerUrls: Readonly<Record<string, string>>,
+  /** Loads the agent's tools; without one the agent is offered none. */
+  resolveTools?: CallToolsResolver,
 ): Promise<SessionSetup> {
   const parsed = AgentConfig.safeParse(versionConfig);
   if (!parsed.success) throw new SessionSetupError('the agent version is not a valid configuration');
@@ -124,7 +147,39 @@ export async function buildSessionSetup(
     tts: [tts],
     recordingEnabled: config.recording.enabled,
     voicemail: { action: config.voicemail.action, message: render(config.voicemail.message) },
+    tools: await callTools(config.tools, resolveTools, toolVariables(values, call)),
   };
+}
+
+async function callTools(
+  refs: readonly AgentToolRef[],
+  resolve: CallToolsResolver | undefined,
+  variables: CallVariables,
+): Promise<CallToolsSetup> {
+  if (refs.length === 0 || !resolve) return { functions: [], variables, warnings: [] };
+  try {
+    return { ...(await resolve(refs)), variables };
+  } catch (error) {
+    // The conversation is worth more than the tools: the call starts without them.
+    const code = error instanceof Error && 'code' in error ? String(error.code) : 'internal';
+    return { functions: [], variables, warnings: [`the agent's tools could not be loaded (${code})`] };
+  }
+}
+
+/**
+ * What a webhook's placeholders may name (the tools' save-time check allows exactly these): the
+ * built-ins, `agent.id`, and each of the call's variables as `var.<name>`.
+ */
+function toolVariables(
+  values: Record<string, string | number | boolean>,
+  call: CallFacts,
+): Record<string, string | number | boolean> {
+  const variables: Record<string, string | number | boolean> = {};
+  for (const [name, value] of Object.entries(values)) {
+    variables[BUILT_IN_VARIABLES.includes(name) ? name : `${CALL_VARIABLE_PREFIX}${name}`] = value;
+  }
+  if (call.agentId) variables['agent.id'] = call.agentId;
+  return variables;
 }
 
 /** Declared variables (the call's values over their defaults) and the built-ins every call has. */

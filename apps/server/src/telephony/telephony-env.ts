@@ -1,5 +1,6 @@
-// What the carrier routes share: the service dependencies, the voice runtime carrying the calls, and
-// the lookups every carrier needs (its credential's secrets, the public URLs it must be given).
+// What the carrier routes share: the service dependencies, the voice runtime carrying the calls, the
+// bus that reaches whichever runtime carries a call, and the lookups every carrier needs (its
+// credential's secrets, the public URLs it must be given).
 import type { FastifyBaseLogger } from 'fastify';
 import {
   operatorOrgContext,
@@ -7,11 +8,14 @@ import {
   type OrgContext,
   type ServiceDeps,
 } from '@parley/services';
+import type { CallCommandBus } from '../live/call-command-bus.js';
 import type { VoiceRuntime } from './voice-runtime.js';
 
 export interface TelephonyEnv {
   deps: ServiceDeps;
   runtime: VoiceRuntime;
+  /** The process's call command bus (the one `runtime` listens on): how routes act on live calls. */
+  commands: CallCommandBus;
   logger: FastifyBaseLogger;
 }
 

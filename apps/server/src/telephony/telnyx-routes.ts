@@ -202,7 +202,7 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
         { callId: call.callId, eventType: event.eventType, status: applied?.status },
         'call status from Telnyx',
       );
-      if (applied) actOnMachineVerdict(env, applied.callId, event.update);
+      if (applied) await actOnMachineVerdict(env, applied.callId, event.update);
     }
     return reply.code(200).send({ ok: true });
   };
@@ -241,7 +241,7 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
     if (event.update) {
       const applied = await applyCarrierStatus(deps.db, CARRIER, event.update, nowOf(deps), { callId });
       log.info({ callId, eventType: event.eventType, status: applied?.status }, 'call status from Telnyx');
-      if (applied) actOnMachineVerdict(env, applied.callId, event.update);
+      if (applied) await actOnMachineVerdict(env, applied.callId, event.update);
     }
     return reply.code(200).send({ ok: true });
   };

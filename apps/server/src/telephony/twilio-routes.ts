@@ -26,6 +26,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { outboundAnswerPath } from './carrier-dialer.js';
 import { actOnMachineVerdict } from './machine-verdict.js';
+import { sendCallCommand } from '../live/send-call-command.js';
 import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
 
@@ -177,9 +178,11 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
       ...(callId === undefined ? {} : { callId }),
     });
     log.info({ callId: call.callId, status: applied?.status }, 'call status from Twilio');
-    if (applied) actOnMachineVerdict(env, applied.callId, update);
+    if (applied) await actOnMachineVerdict(env, applied.callId, update);
     // The caller may hang up while keypad tones play between two media streams of the call.
-    if (applied && isFinalCallStatus(update.status)) env.runtime.carrierEnded(applied.callId);
+    if (applied && isFinalCallStatus(update.status)) {
+      await sendCallCommand(env, { type: 'carrier_ended', callId: applied.callId });
+    }
     return reply.code(204).send();
   };
   app.post(PATHS.status, onStatus);

@@ -9,7 +9,9 @@ import {
   findCallCarrier,
   heartbeatRuntime,
   registerRuntime,
+  resolveCallTools,
   resolveCredentialSecret,
+  saveLead,
   sweepLostCalls,
   sweepUnansweredCalls,
   type ClaimedCall,
@@ -23,11 +25,16 @@ import type { LiveCallControl } from './call-actions.js';
 import { resumableCallControl, type ResumableCallLeg } from './resumable-call-leg.js';
 import { nowOf, systemOrgContext } from './telephony-env.js';
 import { buildSessionSetup, SessionSetupError, type SessionSetup } from './session-config.js';
+import { preCallVariables } from './pre-call-variables.js';
 import { simulatedSessionInputs } from './simulation.js';
+import type { CallCommandBus, Unsubscribe } from '../live/call-command-bus.js';
+import { listenForCallCommands } from '../live/runtime-commands.js';
 
 export interface VoiceRuntimeOptions {
   deps: ServiceDeps;
   runtimeId: string;
+  /** The process's call command bus: commands for this runtime's calls, from any process, arrive here. */
+  commands: CallCommandBus;
   /** Where call recordings are written (one WAV per call, caller left, agent right). */
   recordingsDir: string;
   /** Operator overrides of vendor endpoints, by provider id. */
@@ -54,6 +61,11 @@ export interface VoiceRuntimeOptions {
    * no_status_from_carrier (default 3 min).
    */
   ringLostAfterMs?: number;
+  /**
+   * Operator setting: host names that customer URLs (pre-call context, webhook tools, MCP servers)
+   * may reach whatever they resolve to, private addresses included. None unless given.
+   */
+  allowedHosts?: readonly string[];
 }
 
 const DEFAULT_HEARTBEAT_MS = 5_000;
@@ -65,12 +77,16 @@ export class VoiceRuntime {
   private readonly running = new Set<Promise<void>>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private closing = false;
+  private stopListening: Unsubscribe | null = null;
 
   private constructor(private readonly options: VoiceRuntimeOptions) {}
 
   static async start(options: VoiceRuntimeOptions): Promise<VoiceRuntime> {
     const runtime = new VoiceRuntime(options);
     await mkdir(options.recordingsDir, { recursive: true });
+    // Listening before registering: once other processes can see this runtime, their commands arrive.
+    const { commands, runtimeId, logger } = options;
+    runtime.stopListening = await listenForCallCommands(commands, runtimeId, runtime, logger);
     await registerRuntime(options.deps.db, options.runtimeId, runtime.now());
     await runtime.sweep();
     const interval = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;
@@ -153,6 +169,7 @@ export class VoiceRuntime {
   async close(): Promise<void> {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
+    await this.stopListening?.();
     for (const { session } of this.calls.values()) void session.hangUp('server_shutdown');
     await Promise.allSettled([...this.running]);
   }
@@ -180,8 +197,13 @@ export class VoiceRuntime {
       journal,
       log,
       recordingsDir: this.options.recordingsDir,
-      setUp: () => this.setUp(claimed),
+      setUp: () => this.setUp(claimed, journal),
       liveControl: (stream) => this.liveControlOf(call, log, stream),
+      toolOutbound: { allowedHosts: this.options.allowedHosts ?? [] },
+      saveLead: async ({ toolId, fields }) => {
+        const lead = { organizationId: call.organizationId, callId: call.id, agentId: call.agentId, toolId };
+        await saveLead(this.options.deps.db, { ...lead, fields }, this.now());
+      },
     });
     // Anything that stops the call before it starts ends it as failed with the reason, never left
     // in progress.
@@ -242,23 +264,37 @@ export class VoiceRuntime {
     }
   }
 
-  private async setUp(claimed: ClaimedCall): Promise<SessionSetup> {
+  private async setUp(claimed: ClaimedCall, journal: CallJournal): Promise<SessionSetup> {
     const { call } = claimed;
     const org = await systemOrgContext(this.options.deps, call.organizationId);
     const direction = call.direction;
     // `parley call simulate`: the call runs on the operator's simulators, never the agent's keys.
     const simulated = call.simulation ? simulatedSessionInputs(claimed.agentConfig, call.simulation) : null;
+    // Simulated calls ask the pre-call hook too, with the organization's credential: that is how an
+    // agent is tried.
+    const variables = await preCallVariables({
+      call,
+      agentConfig: claimed.agentConfig,
+      credentials: (credentialId) => resolveCredentialSecret(org, credentialId),
+      allowedHosts: this.options.allowedHosts ?? [],
+      log: this.options.logger.child({ callId: call.id, organizationId: call.organizationId }),
+      journal,
+    });
     return buildSessionSetup(
       simulated?.versionConfig ?? claimed.agentConfig,
       {
         callId: call.id,
         direction,
         customerNumber: direction === 'outbound' ? call.toNumber : call.fromNumber,
-        variables: call.variables,
+        variables,
         now: this.now(),
+        agentId: call.agentId,
       },
       simulated?.credentials ?? ((credentialId) => resolveCredentialSecret(org, credentialId)),
       simulated?.providerUrls ?? this.options.providerUrls,
+      // Simulated calls run the agent's tools too, with the organization's credentials: that is how an agent is tried.
+      (refs) =>
+        resolveCallTools(org, refs, { allowedHosts: this.options.allowedHosts ?? [], now: this.now() }),
     );
   }
 

@@ -8,6 +8,7 @@ import {
   type CallDialer,
   type CallLimits,
   type ServiceDeps,
+  type ToolOutbound,
 } from '@parley/services';
 import { buildApp, type App } from '../api/app.js';
 import { readiness } from '../runtime.js';
@@ -115,6 +116,8 @@ export interface HarnessOptions {
   callLimits?: CallLimits;
   /** The services' clock (call limits, timestamps); the real one when absent. */
   now?: () => Date;
+  /** Tool requests' allowed hosts (and host resolution); none allowed when absent. */
+  outbound?: ToolOutbound;
 }
 
 /** An app on a fresh test database, with no user yet. */
@@ -139,6 +142,7 @@ export async function createApp(options: HarnessOptions = {}) {
     loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 1000,
     checkReady: () => readiness(database),
     metricsToken: options.metricsToken,
+    ...(options.outbound ? { outbound: options.outbound } : {}),
     ...(options.redis ? { redis: options.redis, rateLimitNamespace: options.rateLimitNamespace } : {}),
   });
   return {

@@ -33,6 +33,20 @@ describe('validateArguments', () => {
     });
   });
 
+  it('reads a schema declaring draft-07, as MCP servers built with the official SDK send them', () => {
+    const mcpSchema = {
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      type: 'object',
+      properties: { email: { type: 'string' } },
+      required: ['email'],
+      additionalProperties: false,
+    };
+    expect(validateArguments('find_customer', mcpSchema, { email: 'ada@example.com' }).ok).toBe(true);
+    expect(error(validateArguments('find_customer', mcpSchema, {}))).toMatchObject({
+      code: 'invalid_arguments',
+    });
+  });
+
   it('names each wrong argument and what is wrong with it', () => {
     const check = validateArguments('lookup_order', schema, {
       quantity: 'two',

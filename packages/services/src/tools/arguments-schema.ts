@@ -19,13 +19,18 @@ function newAjv(): Ajv2020 {
 
 export type ArgumentsValidator = ValidateFunction;
 
-/** The compiled schema, or why it does not compile (Ajv's words). */
+/**
+ * The compiled schema, or why it does not compile (Ajv's words). A top-level `$schema` is ignored and
+ * the schema read as draft 2020-12: MCP servers built with the official SDK declare draft-07, whose
+ * meta-schema Ajv2020 does not carry, and for the object schemas tools use the two drafts agree.
+ */
 export function compileArgumentsSchema(
   schema: Record<string, unknown>,
 ): { ok: true; validate: ArgumentsValidator } | { ok: false; message: string } {
+  const { $schema: _declaredDraft, ...body } = schema;
   try {
     // A fresh instance each time: a schema's `$id` must not clash with one compiled before.
-    return { ok: true, validate: newAjv().compile(schema) };
+    return { ok: true, validate: newAjv().compile(body) };
   } catch (error) {
     return { ok: false, message: error instanceof Error ? error.message : String(error) };
   }

@@ -11,3 +11,14 @@ export { recordToolDiscovery, type ToolDiscovery } from './record-tool-discovery
 export { compileArgumentsSchema, type ArgumentsValidator } from './arguments-schema.js';
 export { CALL_VARIABLE_PREFIX } from './validate-tool.js';
 export { findVisibleTool, toolFunctions, type ToolRow, type VisibleTool } from './tool-row.js';
+export {
+  DEFAULT_CALL_DISCOVERY_TIMEOUT_MS,
+  resolveCallTools,
+  type CallToolFunction,
+  type CallToolSource,
+  type ResolveCallToolsOptions,
+  type ResolvedCallTools,
+} from './resolve-call-tools.js';
+export { testTool, type TestToolOptions } from './test-tool.js';
+export { refreshToolFunctions } from './refresh-tool-functions.js';
+export { type ToolOutbound } from './tool-request-settings.js';

@@ -46,9 +46,21 @@ function placeholderIssues(webhook: WebhookSettings, parameters: Record<string, 
   return issues;
 }
 
+/**
+ * The agent's call actions (see the agent's `callActions`): a tool of the same name would never be
+ * called, as the call action wins on every call.
+ */
+export const RESERVED_FUNCTION_NAMES: readonly string[] = ['end_call', 'transfer_call', 'send_dtmf'];
+
 /** Checks the definition alone: 400 `invalid_request` naming each offending field. */
 export function checkToolDefinition(definition: CreateToolBody): void {
   const issues: FieldIssue[] = [];
+  if (definition.kind !== 'mcp' && RESERVED_FUNCTION_NAMES.includes(definition.functionName)) {
+    issues.push({
+      path: 'functionName',
+      message: `${definition.functionName} is reserved for the agent's call actions (${RESERVED_FUNCTION_NAMES.join(', ')}): enable it in the agent's callActions, or choose another name`,
+    });
+  }
   if (definition.kind === 'webhook') {
     const compiled = compileArgumentsSchema(definition.parameters);
     if (!compiled.ok) {

@@ -12,6 +12,7 @@ import { providerRoutes } from './providers.js';
 import { phoneNumberRoutes } from './phone-numbers.js';
 import { callRoutes } from './calls.js';
 import { toolRoutes } from './tools.js';
+import { leadRoutes } from './leads.js';
 
 /** Every /api/v1 resource; a new resource adds its module here. */
 export const V1_ROUTES: RouteModule[] = [
@@ -28,4 +29,5 @@ export const V1_ROUTES: RouteModule[] = [
   phoneNumberRoutes,
   callRoutes,
   toolRoutes,
+  leadRoutes,
 ];

@@ -6,7 +6,9 @@ import {
   CatalogToolSettingsBody,
   CreateToolBody,
   IdParams,
+  TestToolBody,
   Tool,
+  ToolTestResult,
   ToolsQuery,
   UpdateToolBody,
   pageOf,
@@ -16,13 +18,15 @@ import {
   deleteTool,
   getTool,
   listTools,
+  refreshToolFunctions,
   setCatalogToolSettings,
+  testTool,
   updateTool,
 } from '@parley/services';
 import { organizationContext } from '../../plugins/auth.js';
 import type { RouteModule } from '../../types.js';
 
-export const toolRoutes: RouteModule = (app, { deps }) => {
+export const toolRoutes: RouteModule = (app, { deps, outbound }) => {
   const tags = ['tools'];
   app.post(
     '/tools',
@@ -35,7 +39,9 @@ export const toolRoutes: RouteModule = (app, { deps }) => {
       },
     },
     async (request, reply) =>
-      reply.code(201).send(await createTool(await organizationContext(deps, request), request.body)),
+      reply
+        .code(201)
+        .send(await createTool(await organizationContext(deps, request), request.body, outbound)),
   );
   app.get(
     '/tools',
@@ -72,7 +78,8 @@ export const toolRoutes: RouteModule = (app, { deps }) => {
         response: { 200: Tool },
       },
     },
-    async (request) => updateTool(await organizationContext(deps, request), request.params.id, request.body),
+    async (request) =>
+      updateTool(await organizationContext(deps, request), request.params.id, request.body, outbound),
   );
   app.delete(
     '/tools/:id',
@@ -102,5 +109,38 @@ export const toolRoutes: RouteModule = (app, { deps }) => {
     },
     async (request) =>
       setCatalogToolSettings(await organizationContext(deps, request), request.params.id, request.body),
+  );
+  app.post(
+    '/tools/:id/test',
+    {
+      schema: {
+        tags,
+        summary: 'Run a tool once with sample arguments and show the request and the answer',
+        description:
+          'Webhooks and MCP servers are really called, with the organization’s credential (masked in the answer). ' +
+          'Built-ins are dry runs: a lead is not saved and no call is handed off.',
+        params: IdParams,
+        body: TestToolBody,
+        response: { 200: ToolTestResult },
+      },
+    },
+    async (request) =>
+      testTool(await organizationContext(deps, request), request.params.id, request.body, { outbound }),
+  );
+  app.post(
+    '/tools/:id/refresh',
+    {
+      schema: {
+        tags,
+        summary: 'Discover an MCP tool’s functions again',
+        description:
+          'Answers the tool: its functions when the server answered, otherwise `discoveryError` says why ' +
+          '(and the functions found before are kept).',
+        params: IdParams,
+        response: { 200: Tool },
+      },
+    },
+    async (request) =>
+      refreshToolFunctions(await organizationContext(deps, request), request.params.id, outbound),
   );
 };
