@@ -8,20 +8,18 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { CreateToolBody, type CreateToolInput } from '@parley/contracts';
-import { asc, callEvents, eq, transcriptTurns } from '@parley/db';
-import { createOutboundCall, createPhoneNumber, createTool } from '@parley/services';
+import { asc, callEvents, eq } from '@parley/db';
+import { createPhoneNumber, createTool } from '@parley/services';
 import {
-  parseTwiml,
-  signTwilioRequest,
   startMcpTestServer,
-  startTwilioCaller,
   startTwilioRestSimulator,
   type McpTestServer,
   type TwilioCaller,
   type TwilioRestSimulator,
 } from '@parley/testkit';
 import { registerTelephony } from '../src/telephony/register-telephony.js';
-import { GREETING, startInboundCallWorld, type InboundCallWorld } from './inbound-call-world.js';
+import { agentTexts, GREETING, startInboundCallWorld, type InboundCallWorld } from './inbound-call-world.js';
+import { answeredTwilioCall } from './twilio-outbound-call.js';
 
 const ACCOUNT_SID = `AC${'3'.repeat(32)}`;
 const AUTH_TOKEN = 'twilio-auth-token-tools-0123456789';
@@ -98,25 +96,8 @@ const webhookTool = (functionName: string, path: string, webhook: Record<string,
     webhook: { url: `${base}${path}`, timeoutMs: 1000, ...webhook },
   });
 
-/** Places an outbound call from the agent, answers it and connects the callee's media socket. */
-async function answeredCall(agentId: string): Promise<{ callId: string; callee: TwilioCaller }> {
-  const placed = await createOutboundCall(world.org, { agentId, to: CUSTOMER, from: NUMBER });
-  const sid = placed.carrierCallId!;
-  await rest.sendStatus(sid, 'ringing');
-  const { twiml } = await rest.answer(sid);
-  await rest.sendStatus(sid, 'in-progress');
-  const stream = parseTwiml(twiml).children.find((e) => e.name === 'Connect')?.children[0];
-  const parameter = (name: string) =>
-    stream?.children.find((e) => e.attributes['name'] === name)?.attributes['value'] ?? '';
-  const streamUrl = stream?.attributes['url'] ?? '';
-  const callee = await startTwilioCaller({
-    url: streamUrl,
-    callSid: sid,
-    customParameters: { callId: parameter('callId'), token: parameter('token') },
-    headers: { 'x-twilio-signature': signTwilioRequest(AUTH_TOKEN, streamUrl) },
-  });
-  return { callId: placed.id, callee };
-}
+const answeredCall = (agentId: string) =>
+  answeredTwilioCall(world, rest, { agentId, to: CUSTOMER, from: NUMBER, authToken: AUTH_TOKEN });
 
 /** Resolves once the greeting has been heard to its end (half a second of quiet after it). */
 async function greeted(caller: TwilioCaller): Promise<void> {
@@ -125,15 +106,6 @@ async function greeted(caller: TwilioCaller): Promise<void> {
     const last = caller.lastNonSilentOutboundAt();
     return last !== null && performance.now() - last >= 500 ? last : null;
   }, 15_000);
-}
-
-async function agentTexts(callId: string): Promise<string[]> {
-  const turns = await world.database.db
-    .select()
-    .from(transcriptTurns)
-    .where(eq(transcriptTurns.callId, callId))
-    .orderBy(asc(transcriptTurns.seq));
-  return turns.filter((t) => t.role === 'agent').map((t) => t.text);
 }
 
 /**
@@ -152,7 +124,7 @@ async function toolTurn(
   const { endedAtMs } = await call.callee.play('opening-hours');
   const agentSaid = await vi.waitFor(
     async () => {
-      const said = (await agentTexts(call.callId)).find((text) => text.includes(reply));
+      const said = (await agentTexts(world, call.callId)).find((text) => text.includes(reply));
       expect(said).toBeDefined();
       return said!;
     },
@@ -317,7 +289,7 @@ describe('MCP tools during a call', () => {
       { name: 'find_customer', arguments: { phone: CUSTOMER }, authorization: undefined },
     ]);
     expect(found.content).toBe(`Customer ${CUSTOMER} is Ann Lee, gold plan.`);
-    expect(await agentTexts(call.callId)).toEqual([GREETING, 'Hello Ann.']);
+    expect(await agentTexts(world, call.callId)).toEqual([GREETING, 'Hello Ann.']);
     await call.callee.hangUp();
   });
 });

@@ -2,20 +2,24 @@
 // goodbye has been heard, it transfers the caller to a named destination after announcing it, and it
 // presses keys (Twilio replaces the call's TwiML to play them and reconnects the media stream).
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { asc, eq, transcriptTurns } from '@parley/db';
-import { createOutboundCall, createPhoneNumber } from '@parley/services';
+import { createPhoneNumber } from '@parley/services';
 import {
   loadFixture,
   parseTwiml,
-  signTwilioRequest,
-  startTwilioCaller,
   startTwilioRestSimulator,
   type TwilioCaller,
   type TwilioRestSimulator,
   type TwimlElement,
 } from '@parley/testkit';
 import { registerTelephony } from '../src/telephony/register-telephony.js';
-import { GREETING, REPLY, startInboundCallWorld, type InboundCallWorld } from './inbound-call-world.js';
+import {
+  agentTexts,
+  GREETING,
+  REPLY,
+  startInboundCallWorld,
+  type InboundCallWorld,
+} from './inbound-call-world.js';
+import { answeredTwilioCall, connectTwilioStream, twilioStreamOf } from './twilio-outbound-call.js';
 
 const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 const AUTH_TOKEN = 'twilio-auth-token-actions-0123456789';
@@ -45,25 +49,8 @@ afterAll(async () => {
   await rest?.close();
 });
 
-/** Places an outbound call from the agent, answers it and connects the callee's media socket. */
-async function answeredCall(agentId: string): Promise<{ callId: string; sid: string; callee: TwilioCaller }> {
-  const placed = await createOutboundCall(world.org, { agentId, to: CUSTOMER, from: NUMBER });
-  const sid = placed.carrierCallId!;
-  await rest.sendStatus(sid, 'ringing');
-  const { twiml } = await rest.answer(sid);
-  await rest.sendStatus(sid, 'in-progress');
-  const stream = parseTwiml(twiml).children.find((e) => e.name === 'Connect')?.children[0];
-  const parameter = (name: string) =>
-    stream?.children.find((e) => e.attributes['name'] === name)?.attributes['value'] ?? '';
-  const streamUrl = stream?.attributes['url'] ?? '';
-  const callee = await startTwilioCaller({
-    url: streamUrl,
-    callSid: sid,
-    customParameters: { callId: parameter('callId'), token: parameter('token') },
-    headers: { 'x-twilio-signature': signTwilioRequest(AUTH_TOKEN, streamUrl) },
-  });
-  return { callId: placed.id, sid, callee };
-}
+const answeredCall = (agentId: string) =>
+  answeredTwilioCall(world, rest, { agentId, to: CUSTOMER, from: NUMBER, authToken: AUTH_TOKEN });
 
 /** Resolves once the agent has spoken after `afterMs` and then been quiet for half a second. */
 async function agentTurn(caller: TwilioCaller, afterMs: number): Promise<void> {
@@ -81,15 +68,6 @@ function findElement(root: TwimlElement, name: string): TwimlElement | null {
     if (found) return found;
   }
   return null;
-}
-
-async function agentTexts(callId: string): Promise<string[]> {
-  const turns = await world.database.db
-    .select()
-    .from(transcriptTurns)
-    .where(eq(transcriptTurns.callId, callId))
-    .orderBy(asc(transcriptTurns.seq));
-  return turns.filter((t) => t.role === 'agent').map((t) => t.text);
 }
 
 /** The names of the functions the model was offered in its last request. */
@@ -121,7 +99,7 @@ describe('the agent ends the call', () => {
         expect(await world.callRow(callId)).toMatchObject({ status: 'completed', endReason: 'agent_hangup' }),
       { timeout: 10_000, interval: 50 },
     );
-    expect(await agentTexts(callId)).toEqual([GREETING, GOODBYE]);
+    expect(await agentTexts(world, callId)).toEqual([GREETING, GOODBYE]);
   });
 });
 
@@ -166,7 +144,7 @@ describe('the agent transfers the call', () => {
         expect(await world.callRow(callId)).toMatchObject({ status: 'completed', endReason: 'transferred' }),
       { timeout: 10_000, interval: 50 },
     );
-    expect(await agentTexts(callId)).toEqual([GREETING, `Of course. ${ANNOUNCEMENT}`]);
+    expect(await agentTexts(world, callId)).toEqual([GREETING, `Of course. ${ANNOUNCEMENT}`]);
     await callee.hangUp();
   });
 
@@ -177,7 +155,7 @@ describe('the agent transfers the call', () => {
     world.sims.stt.queueUtterance('what time do you open');
     world.sims.llm.script({ text: 'At nine.' });
     await callee.play('opening-hours');
-    await vi.waitFor(async () => expect(await agentTexts(callId)).toEqual([GREETING, 'At nine.']), {
+    await vi.waitFor(async () => expect(await agentTexts(world, callId)).toEqual([GREETING, 'At nine.']), {
       timeout: 15_000,
       interval: 50,
     });
@@ -185,25 +163,6 @@ describe('the agent transfers the call', () => {
     await callee.hangUp();
   });
 });
-
-/** The `<Connect><Stream>` of a TwiML document: its url and parameters. */
-function streamOf(twiml: string): { url: string; parameters: Record<string, string> } {
-  const stream = findElement(parseTwiml(twiml), 'Stream');
-  const parameters: Record<string, string> = {};
-  for (const parameter of stream?.children ?? []) {
-    parameters[parameter.attributes['name'] ?? ''] = parameter.attributes['value'] ?? '';
-  }
-  return { url: stream?.attributes['url'] ?? '', parameters };
-}
-
-/** Opens a media stream of the call as Twilio does, with these parameters. */
-const connectStream = (url: string, sid: string, parameters: Record<string, string>) =>
-  startTwilioCaller({
-    url,
-    callSid: sid,
-    customParameters: parameters,
-    headers: { 'x-twilio-signature': signTwilioRequest(AUTH_TOKEN, url) },
-  });
 
 describe('the agent presses keys on a Twilio call', () => {
   it('plays the tones, and the conversation goes on over the stream Twilio reconnects', async () => {
@@ -232,7 +191,7 @@ describe('the agent presses keys on a Twilio call', () => {
       ['Play', '12#'],
       ['Connect', undefined],
     ]);
-    const resumed = streamOf(twiml);
+    const resumed = twilioStreamOf(twiml);
     expect(resumed.url).toBe(`${world.deps.publicUrl.replace(/^http/, 'ws')}/media/twilio/${callId}`);
     expect(resumed.parameters).toEqual({ callId, token: expect.any(String) });
 
@@ -241,17 +200,21 @@ describe('the agent presses keys on a Twilio call', () => {
     expect(await world.callRow(callId)).toMatchObject({ status: 'in_progress', endedAt: null });
     // What the agent said while the tones played was not heard, and does not hold the call up.
     await vi.waitFor(
-      async () => expect(await agentTexts(callId)).toEqual([GREETING, 'Waiting for the menu.']),
+      async () => expect(await agentTexts(world, callId)).toEqual([GREETING, 'Waiting for the menu.']),
       { timeout: 15_000, interval: 50 },
     );
 
     // A forged token is refused and the call carries on.
-    const forged = await connectStream(resumed.url, sid, { ...resumed.parameters, token: 'forged' });
+    const forged = await connectTwilioStream(
+      { ...resumed, parameters: { ...resumed.parameters, token: 'forged' } },
+      sid,
+      AUTH_TOKEN,
+    );
     await forged.waitFor(() => forged.closedBy === 'server', 5_000);
     // The tones are over: Twilio connects the new stream, and the agent answers on it.
-    const next = await connectStream(resumed.url, sid, resumed.parameters);
+    const next = await connectTwilioStream(resumed, sid, AUTH_TOKEN);
     // The token was single use: the same stream replayed is refused.
-    const replayed = await connectStream(resumed.url, sid, resumed.parameters);
+    const replayed = await connectTwilioStream(resumed, sid, AUTH_TOKEN);
     await replayed.waitFor(() => replayed.closedBy === 'server', 5_000);
     expect(next.closedBy).toBeNull();
 
@@ -260,7 +223,7 @@ describe('the agent presses keys on a Twilio call', () => {
     const { endedAtMs } = await next.play('opening-hours');
     await agentTurn(next, endedAtMs);
     await vi.waitFor(
-      async () => expect(await agentTexts(callId)).toEqual([GREETING, 'Waiting for the menu.', REPLY]),
+      async () => expect(await agentTexts(world, callId)).toEqual([GREETING, 'Waiting for the menu.', REPLY]),
       { timeout: 10_000, interval: 50 },
     );
     expect(forged.agentFramesReceived + replayed.agentFramesReceived).toBe(0);

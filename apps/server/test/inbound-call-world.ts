@@ -279,3 +279,13 @@ export async function expectRecordedConversation(
   expect(Math.abs(recordedMs - callMs)).toBeLessThan(1000);
   return row;
 }
+
+/** What the agent said in the call so far, in order. */
+export async function agentTexts(world: InboundCallWorld, callId: string): Promise<string[]> {
+  const turns = await world.database.db
+    .select()
+    .from(transcriptTurns)
+    .where(eq(transcriptTurns.callId, callId))
+    .orderBy(asc(transcriptTurns.seq));
+  return turns.filter((t) => t.role === 'agent').map((t) => t.text);
+}

@@ -8,7 +8,6 @@ import { createAgent, createOutboundCall, createPhoneNumber, publishAgent } from
 import {
   loadFixture,
   placeTwilioInboundCall,
-  parseTwiml,
   signTwilioRequest,
   startTwilioCaller,
   startTwilioRestSimulator,
@@ -22,6 +21,7 @@ import {
   startInboundCallWorld,
   type InboundCallWorld,
 } from './inbound-call-world.js';
+import { connectTwilioStream, twilioStreamOf } from './twilio-outbound-call.js';
 
 const AUTH_TOKEN = 'twilio-auth-token-0123456789abcdef';
 const NUMBER = '+15550001111';
@@ -80,16 +80,7 @@ describe('an outbound Twilio call', () => {
     expect((await rowOf(placed.id)).status).toBe('ringing');
     const { twiml } = await rest.answer(sid);
     await rest.sendStatus(sid, 'in-progress');
-    const stream = parseTwiml(twiml).children.find((e) => e.name === 'Connect')?.children[0];
-    const parameter = (name: string) =>
-      stream?.children.find((e) => e.attributes['name'] === name)?.attributes['value'] ?? '';
-    const streamUrl = stream?.attributes['url'] ?? '';
-    const caller = await startTwilioCaller({
-      url: streamUrl,
-      callSid: sid,
-      customParameters: { callId: parameter('callId'), token: parameter('token') },
-      headers: { 'x-twilio-signature': signTwilioRequest(AUTH_TOKEN, streamUrl) },
-    });
+    const caller = await connectTwilioStream(twilioStreamOf(twiml), sid, AUTH_TOKEN);
     await agentTurn(caller, 0);
     world.sims.stt.queueUtterance(loadFixture('opening-hours').transcript!);
     world.sims.llm.script({ text: REPLY });
@@ -258,15 +249,10 @@ async function answerWithoutConnecting(callSid: string) {
     },
     body: fields.toString(),
   });
-  const twiml = await response.text();
-  const stream = parseTwiml(twiml).children.find((e) => e.name === 'Connect')?.children[0];
-  const parameter = (name: string) =>
-    stream?.children.find((e) => e.name === 'Parameter' && e.attributes['name'] === name)?.attributes[
-      'value'
-    ] ?? '';
+  const stream = twilioStreamOf(await response.text());
   return {
-    streamUrl: stream?.attributes['url'] ?? '',
-    callId: parameter('callId'),
-    token: parameter('token'),
+    streamUrl: stream.url,
+    callId: stream.parameters['callId'] ?? '',
+    token: stream.parameters['token'] ?? '',
   };
 }

@@ -1,46 +1,24 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { HostLookup, JournalEvent } from '@parley/services';
+import type { JournalEvent } from '@parley/services';
+import { startLocalTestServer, type LocalTestServer } from '@parley/services/testing';
 import { preCallVariables, type PreCallVariablesInput } from './pre-call-variables.js';
 
-// The customer's server on 127.0.0.1, reached as crm.test through an injected lookup and the
-// operator's allow-list.
-let server: Server;
-let port: number;
-let handler: (req: IncomingMessage, res: ServerResponse) => void;
-let bodies: string[];
+// The customer's server, reached as crm.test.
+let crm: LocalTestServer;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      bodies.push(Buffer.concat(chunks).toString());
-      handler(req, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  crm = await startLocalTestServer({ hosts: ['crm.test'] });
 });
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
-
-afterEach(() => server.closeAllConnections());
+afterAll(() => crm.close());
+afterEach(() => crm.dropConnections());
 
 function answering(status: number, body: string): void {
-  bodies = [];
-  handler = (_req, res) => {
+  crm.reset((_request, res) => {
     res.statusCode = status;
     res.end(body);
-  };
+  });
 }
-
-const lookup: HostLookup = async () => [{ address: '127.0.0.1', family: 4 }];
 
 function world(agentOverrides: Record<string, unknown> = {}) {
   const events: JournalEvent[] = [];
@@ -59,12 +37,12 @@ function world(agentOverrides: Record<string, unknown> = {}) {
       name: 'Reception',
       firstMessage: 'Hello {{customer_name}}',
       variables: [{ name: 'customer_name', default: 'there' }, { name: 'crm_id' }],
-      preCallContext: { url: `http://crm.test:${port}/context`, headers: {}, timeoutMs: 1000 },
+      preCallContext: { url: crm.url('/context'), headers: {}, timeoutMs: 1000 },
       ...agentOverrides,
     },
     credentials: async () => ({}),
-    allowedHosts: ['crm.test'],
-    lookup,
+    allowedHosts: crm.allowedHosts,
+    lookup: crm.lookup,
     log: pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }),
     journal: { record: (event) => void events.push(event) },
   };
@@ -77,7 +55,7 @@ describe('preCallVariables', () => {
     const { input, events, logLines } = world();
     const variables = await preCallVariables(input);
     expect(variables).toEqual({ customer_name: 'Ada Lovelace', crm_id: 'C-42', 'order.id': 'A-981' });
-    expect(JSON.parse(bodies[0]!)).toMatchObject({
+    expect(JSON.parse(crm.requests[0]!.body)).toMatchObject({
       call: { id: input.call.id, direction: 'inbound', from: '+15550001111', to: '+15557654321' },
       variables: { customer_name: 'from the dialler', crm_id: 'C-42' },
     });
@@ -117,7 +95,7 @@ describe('preCallVariables', () => {
     answering(200, '{}');
     const { input, events } = world({ preCallContext: null });
     expect(await preCallVariables(input)).toEqual(input.call.variables);
-    expect(bodies).toEqual([]);
+    expect(crm.requests).toEqual([]);
     expect(events).toEqual([]);
   });
 });

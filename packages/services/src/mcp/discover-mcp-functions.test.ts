@@ -2,15 +2,12 @@ import { McpSettings } from '@parley/contracts';
 import { startMcpTestServer, type McpTestServer } from '@parley/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { reachLocally } from '../testing/local-test-server.js';
 import { discoverMcpFunctions } from './discover-mcp-functions.js';
 import { McpServerError } from './mcp-failure.js';
 
-// The test server listens on 127.0.0.1, which the SSRF guard refuses: tests reach it through a host
-// name that an injected lookup resolves to it and that the operator allow-list names.
-const reach = {
-  lookup: async () => [{ address: '127.0.0.1', family: 4 }],
-  allowedHosts: ['mcp.test'],
-};
+// The test server listens on 127.0.0.1, which the SSRF guard refuses: tests reach it as mcp.test.
+const reach = reachLocally(['mcp.test']);
 
 let server: McpTestServer | undefined;
 afterEach(async () => {

@@ -1,49 +1,38 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboundRequestError } from '../outbound/index.js';
+import { reachLocally, startLocalTestServer, type LocalTestServer } from '../testing/local-test-server.js';
 import { guardedFetchAdapter } from './guarded-fetch-adapter.js';
 
-let server: Server;
+// An MCP server that answers every request with a buffered event stream, reached as mcp.test.
+let server: LocalTestServer;
 let port: number;
-const seen: { method: string; body: string }[] = [];
+const seen = () => server.requests.map(({ method, body }) => ({ method, body }));
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      seen.push({ method: req.method ?? '', body: Buffer.concat(chunks).toString() });
+  server = await startLocalTestServer({
+    hosts: reach.allowedHosts,
+    handler: (_request, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 's-1' });
       res.end('event: message\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n');
-    });
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  port = server.port;
 });
+afterAll(() => server.close());
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
-
-const allowed = guardedFetchAdapter({
-  timeoutMs: 2000,
-  maxResponseBytes: 1024,
-  lookup: async () => [{ address: '127.0.0.1', family: 4 }],
-  allowedHosts: ['mcp.test'],
-});
+const reach = reachLocally(['mcp.test']);
+const allowed = guardedFetchAdapter({ timeoutMs: 2000, maxResponseBytes: 1024, ...reach });
 
 describe('guardedFetchAdapter', () => {
   it('answers the standalone stream’s GET with a 405 and sends nothing', async () => {
-    seen.length = 0;
+    server.reset();
     const response = await allowed(`http://mcp.test:${port}/mcp`, { method: 'GET' });
     expect(response.status).toBe(405);
-    expect(seen).toEqual([]);
+    expect(seen()).toEqual([]);
   });
 
   it('returns a buffered event stream as a fetch Response with its headers', async () => {
-    seen.length = 0;
+    server.reset();
     const response = await allowed(`http://mcp.test:${port}/mcp`, {
       method: 'POST',
       headers: new Headers({ 'content-type': 'application/json' }),
@@ -52,7 +41,7 @@ describe('guardedFetchAdapter', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('mcp-session-id')).toBe('s-1');
     expect(await response.text()).toContain('"result":{}');
-    expect(seen).toEqual([{ method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' }]);
+    expect(seen()).toEqual([{ method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' }]);
   });
 
   it('rejects with the guard’s error for a refused address', async () => {
@@ -65,12 +54,7 @@ describe('guardedFetchAdapter', () => {
   });
 
   it('rejects a response larger than the limit', async () => {
-    const small = guardedFetchAdapter({
-      timeoutMs: 2000,
-      maxResponseBytes: 16,
-      lookup: async () => [{ address: '127.0.0.1', family: 4 }],
-      allowedHosts: ['mcp.test'],
-    });
+    const small = guardedFetchAdapter({ timeoutMs: 2000, maxResponseBytes: 16, ...reach });
     const error = await small(`http://mcp.test:${port}/mcp`, { method: 'POST', body: '{}' }).catch(
       (e: unknown) => e,
     );

@@ -1,80 +1,36 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  lookupFrom,
+  startLocalTestServer,
+  type LocalTestHandler,
+  type LocalTestServer,
+  type ReceivedRequest,
+} from '../testing/local-test-server.js';
 import { guardedFetch, type GuardedRequestOptions } from './guarded-request.js';
 import { OutboundRequestError } from './outbound-error.js';
 import type { HostLookup } from './resolve-target.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
-
-interface Seen {
-  method: string;
-  path: string;
-  host: string | undefined;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-// A tool server on 127.0.0.1, which the guard refuses: tests reach it through host names that an
-// injected lookup resolves to it and that the operator allow-list names.
-let server: Server;
+// A tool server reached as tools.test and other.test (allowed); internal.test resolves to it too but
+// is not allowed.
+let server: LocalTestServer;
 let port: number;
-let handler: Handler;
-let seen: Seen[];
+let seen: ReceivedRequest[];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString();
-      seen.push({
-        method: req.method ?? '',
-        path: req.url ?? '',
-        host: req.headers.host,
-        headers: req.headers,
-        body,
-      });
-      handler(req, res, body);
-    });
+  server = await startLocalTestServer({
+    hosts: ['tools.test', 'other.test'],
+    unlistedHosts: ['internal.test'],
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  port = server.port;
+  seen = server.requests;
 });
+afterAll(() => server.close());
+afterEach(() => server.dropConnections());
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
-
-afterEach(() => server.closeAllConnections());
-
-function reset(next: Handler) {
-  handler = next;
-  seen = [];
-}
-
-/** Resolves names from a table; anything else does not exist. */
-function lookupFrom(table: Record<string, string[]>): HostLookup & { calls: string[] } {
-  const calls: string[] = [];
-  const lookup = async (hostname: string) => {
-    calls.push(hostname);
-    const addresses = table[hostname];
-    if (!addresses)
-      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
-    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-  };
-  return Object.assign(lookup, { calls });
-}
-
-const toolServer = () => ({
-  lookup: lookupFrom({
-    'tools.test': ['127.0.0.1'],
-    'other.test': ['127.0.0.1'],
-    'internal.test': ['127.0.0.1'],
-  }),
-  allowedHosts: ['tools.test', 'other.test'],
-});
+const reset = (next: LocalTestHandler) => server.reset(next);
+const toolServer = () => ({ lookup: server.lookup, allowedHosts: server.allowedHosts });
 
 async function failure(promise: Promise<unknown>): Promise<OutboundRequestError> {
   const error = await promise.then(
@@ -85,7 +41,7 @@ async function failure(promise: Promise<unknown>): Promise<OutboundRequestError>
   return error as OutboundRequestError;
 }
 
-const ok: Handler = (_req, res) => {
+const ok: LocalTestHandler = (_request, res) => {
   res.setHeader('content-type', 'application/json');
   res.end('{"customer":"Ada"}');
 };
@@ -190,9 +146,9 @@ describe('guardedFetch refuses private destinations', () => {
   });
 
   it('refuses a redirect from an allowed host to a private address', async () => {
-    reset((req, res) => {
-      if (req.url === '/start') res.writeHead(302, { location: `http://127.0.0.1:${port}/admin` }).end();
-      else ok(req, res, '');
+    reset((request, res) => {
+      if (request.path === '/start') res.writeHead(302, { location: `http://127.0.0.1:${port}/admin` }).end();
+      else ok(request, res);
     });
     const error = await failure(guardedFetch(`http://tools.test:${port}/start`, toolServer()));
     expect(error.code).toBe('address_refused');
@@ -201,9 +157,10 @@ describe('guardedFetch refuses private destinations', () => {
   });
 
   it('refuses a redirect to a host name that resolves to a private address', async () => {
-    reset((req, res) => {
-      if (req.url === '/start') res.writeHead(307, { location: `http://internal.test:${port}/admin` }).end();
-      else ok(req, res, '');
+    reset((request, res) => {
+      if (request.path === '/start')
+        res.writeHead(307, { location: `http://internal.test:${port}/admin` }).end();
+      else ok(request, res);
     });
     const error = await failure(guardedFetch(`http://tools.test:${port}/start`, toolServer()));
     expect(error.code).toBe('address_refused');
@@ -244,9 +201,9 @@ describe('guardedFetch refuses private destinations', () => {
 
 describe('guardedFetch follows redirects', () => {
   it('turns a 303 into a GET without the body', async () => {
-    reset((req, res) => {
-      if (req.url === '/submit') res.writeHead(303, { location: '/result' }).end();
-      else ok(req, res, '');
+    reset((request, res) => {
+      if (request.path === '/submit') res.writeHead(303, { location: '/result' }).end();
+      else ok(request, res);
     });
     const response = await guardedFetch(`http://tools.test:${port}/submit`, {
       ...toolServer(),
@@ -265,10 +222,10 @@ describe('guardedFetch follows redirects', () => {
   });
 
   it('keeps the method and body through a 307 and a 308', async () => {
-    reset((req, res) => {
-      if (req.url === '/a') res.writeHead(307, { location: '/b' }).end();
-      else if (req.url === '/b') res.writeHead(308, { location: '/c' }).end();
-      else ok(req, res, '');
+    reset((request, res) => {
+      if (request.path === '/a') res.writeHead(307, { location: '/b' }).end();
+      else if (request.path === '/b') res.writeHead(308, { location: '/c' }).end();
+      else ok(request, res);
     });
     await guardedFetch(`http://tools.test:${port}/a`, { ...toolServer(), method: 'PUT', body: 'payload' });
     expect(seen.map((s) => [s.method, s.path, s.body])).toEqual([
@@ -279,9 +236,10 @@ describe('guardedFetch follows redirects', () => {
   });
 
   it('does not carry the caller’s credentials to another origin', async () => {
-    reset((req, res) => {
-      if (req.url === '/start') res.writeHead(302, { location: `http://other.test:${port}/landing` }).end();
-      else ok(req, res, '');
+    reset((request, res) => {
+      if (request.path === '/start')
+        res.writeHead(302, { location: `http://other.test:${port}/landing` }).end();
+      else ok(request, res);
     });
     await guardedFetch(`http://tools.test:${port}/start`, {
       ...toolServer(),

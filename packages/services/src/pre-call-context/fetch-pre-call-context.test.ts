@@ -1,67 +1,35 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { HostLookup } from '../outbound/resolve-target.js';
+import {
+  startLocalTestServer,
+  type LocalTestServer,
+  type ReceivedRequest,
+} from '../testing/local-test-server.js';
 import {
   answerVariables,
   fetchPreCallContext,
   type FetchPreCallContextInput,
 } from './fetch-pre-call-context.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-interface Seen {
-  method: string;
-  path: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-// The customer's server on 127.0.0.1, which the guard refuses: tests reach it through host names an
-// injected lookup resolves to it and the operator's allow-list names.
-let server: Server;
+// The customer's server, reached as crm.test; internal.test resolves to it too but is not allowed.
+let crm: LocalTestServer;
 let port: number;
-let handler: Handler;
-let seen: Seen[];
+let seen: ReceivedRequest[];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      seen.push({
-        method: req.method ?? '',
-        path: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString(),
-      });
-      handler(req, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  crm = await startLocalTestServer({ hosts: ['crm.test'], unlistedHosts: ['internal.test'] });
+  port = crm.port;
+  seen = crm.requests;
 });
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
-
-afterEach(() => server.closeAllConnections());
+afterAll(() => crm.close());
+afterEach(() => crm.dropConnections());
 
 function answering(status: number, body: string): void {
-  seen = [];
-  handler = (_req, res) => {
+  crm.reset((_request, res) => {
     res.statusCode = status;
     res.setHeader('content-type', 'application/json');
     res.end(body);
-  };
+  });
 }
-
-const lookup: HostLookup = async (hostname) => {
-  if (hostname === 'crm.test' || hostname === 'internal.test') return [{ address: '127.0.0.1', family: 4 }];
-  throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
-};
 
 const CALL = {
   id: '6f1c2d3e-0000-4000-8000-000000000001',
@@ -80,7 +48,7 @@ function input(overrides: Partial<FetchPreCallContextInput> = {}): FetchPreCallC
     credentials: async () => {
       throw new Error('no credential expected');
     },
-    outbound: { allowedHosts: ['crm.test'], lookup },
+    outbound: { allowedHosts: crm.allowedHosts, lookup: crm.lookup },
     ...overrides,
   };
 }
@@ -156,8 +124,7 @@ describe('fetchPreCallContext', () => {
   });
 
   it('gives up at the timeout while the server holds its answer', async () => {
-    seen = [];
-    handler = () => undefined; // never answers
+    crm.reset(() => undefined); // never answers
     const result = await fetchPreCallContext(
       input({ config: { url: `http://crm.test:${port}/slow`, headers: {}, timeoutMs: 200 } }),
     );
@@ -215,8 +182,7 @@ describe('fetchPreCallContext', () => {
   });
 
   it('stops when the call ends while it waits', async () => {
-    seen = [];
-    handler = () => undefined;
+    crm.reset(() => undefined); // never answers
     const controller = new AbortController();
     const pending = fetchPreCallContext(input({ signal: controller.signal }));
     await expect.poll(() => seen.length).toBe(1);

@@ -1,65 +1,48 @@
 import { WebhookSettings, type JsonSchemaObject } from '@parley/contracts';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { HostLookup } from '../outbound/resolve-target.js';
+import {
+  startLocalTestServer,
+  type LocalTestServer,
+  type ReceivedRequest,
+} from '../testing/local-test-server.js';
 import { runWebhookFunction, type RunWebhookFunctionInput } from './run-webhook-function.js';
 import type { WebhookRunRecord } from './send-webhook.js';
 import { testWebhookFunction } from './test-webhook-function.js';
 
-interface Seen {
-  method: string;
-  path: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-  res: ServerResponse;
-}
+type Seen = ReceivedRequest & { res: ServerResponse };
 
 type Handler = (seen: Seen) => void;
 
-// A tool server on 127.0.0.1, which the guard refuses: the tests reach it as `tools.test`, a name an
-// injected lookup resolves to it and the operator allow-list names.
-let server: Server;
+// A tool server reached as tools.test.
+let server: LocalTestServer;
 let port: number;
 let handlers: Handler[];
-let seen: Seen[];
+let seen: ReceivedRequest[];
 let arrivals: ((s: Seen) => void)[];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const s = {
-        method: req.method ?? '',
-        path: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString(),
-        res,
-      };
-      seen.push(s);
+  server = await startLocalTestServer({
+    handler: (request, res) => {
+      const s = { ...request, res };
       // The last handler answers every further request.
       const handler = handlers.length > 1 ? handlers.shift() : handlers[0];
       handler?.(s);
       arrivals.shift()?.(s);
-    });
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  port = server.port;
+  seen = server.requests;
 });
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => server.close());
 
 beforeEach(() => {
-  seen = [];
+  server.reset();
   arrivals = [];
   handlers = [json(200, { ok: true })];
 });
 
-afterEach(() => server.closeAllConnections());
+afterEach(() => server.dropConnections());
 
 function answer(...next: Handler[]) {
   handlers = next;
@@ -87,11 +70,6 @@ function nextRequest(): Promise<Seen> {
   return new Promise((resolve) => arrivals.push(resolve));
 }
 
-const lookup: HostLookup = async (hostname) => {
-  if (hostname !== 'tools.test') throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
-  return [{ address: '127.0.0.1', family: 4 }];
-};
-
 const parameters: JsonSchemaObject = {
   type: 'object',
   properties: {
@@ -116,7 +94,7 @@ function input(
     arguments: { order_number: 'A/17 b', quantity: 2 },
     variables: { 'call.id': 'call_1', 'call.direction': 'inbound', 'agent.id': 'agent_1' },
     credential: { headerName: 'Authorization', value: 'Bearer s3cret-token' },
-    outbound: { lookup, allowedHosts: ['tools.test'] },
+    outbound: { lookup: server.lookup, allowedHosts: server.allowedHosts },
     backoffBaseMs: 1,
     ...overrides,
   };
@@ -235,7 +213,7 @@ describe('runWebhookFunction', () => {
     expect((await runWebhookFunction(input({ retries: 1 }))).outcome.status).toBe('ok');
     expect(seen).toHaveLength(2);
 
-    seen = [];
+    server.reset();
     answer(json(429, { slow: 'down' }, { 'retry-after': '30' }));
     const record = await runWebhookFunction(input({ retries: 3 }));
     expect(seen).toHaveLength(1);

@@ -1,40 +1,21 @@
 // An MCP server's functions as discovery records them: what the tool then offers the model, which
 // of them an agent may select, and a failed discovery that keeps the functions found before.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseHandle } from '@parley/db';
-import { createTestDatabase } from '@parley/db/testing';
-import { createUserAsOperator, operatorOrgContext } from '../admin/system.js';
 import { createAgent } from '../agents/create-agent.js';
-import type { OrgContext, ServiceContext } from '../context.js';
-import { SecretBox } from '../secret-box.js';
+import type { OrgContext } from '../context.js';
+import { createOrganizationsFixture, type OrganizationsFixture } from '../testing/organizations-fixture.js';
 import { createTool } from './create-tool.js';
 import { getTool } from './get-tool.js';
 import { recordToolDiscovery } from './record-tool-discovery.js';
 import { updateTool } from './update-tool.js';
 
-let database: DatabaseHandle;
+let fixture: OrganizationsFixture;
 let ctx: OrgContext;
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const system: ServiceContext = {
-    db: database.db,
-    secretBox: new SecretBox('a test secret key that is long enough to be accepted'),
-    publicUrl: 'http://parley.test',
-    signupEnabled: true,
-    sessionTtlMs: 60_000,
-    actor: { type: 'system', label: 'test' },
-    clientIp: null,
-  };
-  const { organizationId } = await createUserAsOperator(system, {
-    email: 'owner@example.test',
-    password: 'correct horse battery',
-    name: 'Owner',
-    organizationName: 'Acme',
-    isInstanceAdmin: false,
-  });
-  ctx = await operatorOrgContext(system, organizationId);
+  fixture = await createOrganizationsFixture();
+  ctx = await fixture.organization('Acme');
 });
-afterAll(() => database.close());
+afterAll(() => fixture.close());
 
 const FUNCTIONS = [
   { name: 'find_customer', description: 'Finds a customer', parameters: { type: 'object', properties: {} } },
@@ -58,7 +39,7 @@ describe('discovered MCP functions', () => {
     await expect(agentWith(server.id, ['anything'])).resolves.toMatchObject({ name: 'Support' });
 
     const at = new Date('2026-01-02T03:04:05.000Z');
-    await recordToolDiscovery(database.db, server.id, { functions: FUNCTIONS }, at);
+    await recordToolDiscovery(fixture.db, server.id, { functions: FUNCTIONS }, at);
     expect(await getTool(ctx, server.id)).toMatchObject({
       functions: FUNCTIONS,
       discoveredAt: at.toISOString(),
@@ -75,8 +56,8 @@ describe('discovered MCP functions', () => {
 
   it('survive a failed discovery, which is recorded', async () => {
     const server = await newServer();
-    await recordToolDiscovery(database.db, server.id, { functions: FUNCTIONS });
-    await recordToolDiscovery(database.db, server.id, { error: 'the server answered 502' });
+    await recordToolDiscovery(fixture.db, server.id, { functions: FUNCTIONS });
+    await recordToolDiscovery(fixture.db, server.id, { error: 'the server answered 502' });
     expect(await getTool(ctx, server.id)).toMatchObject({
       functions: FUNCTIONS,
       discoveredAt: expect.any(String),
@@ -86,7 +67,7 @@ describe('discovered MCP functions', () => {
 
   it('are forgotten when the server moves elsewhere', async () => {
     const server = await newServer();
-    await recordToolDiscovery(database.db, server.id, { functions: FUNCTIONS });
+    await recordToolDiscovery(fixture.db, server.id, { functions: FUNCTIONS });
     await updateTool(ctx, server.id, { name: 'CRM (renamed)' });
     expect((await getTool(ctx, server.id)).functions).toEqual(FUNCTIONS);
     await updateTool(ctx, server.id, { mcp: mcpSettings('https://crm2.example.test/mcp') });
@@ -110,10 +91,10 @@ describe('discovered MCP functions', () => {
         async: false,
       },
     });
-    await expect(
-      recordToolDiscovery(database.db, webhook.id, { functions: FUNCTIONS }),
-    ).rejects.toMatchObject({
-      code: 'tool_not_found',
-    });
+    await expect(recordToolDiscovery(fixture.db, webhook.id, { functions: FUNCTIONS })).rejects.toMatchObject(
+      {
+        code: 'tool_not_found',
+      },
+    );
   });
 });

@@ -4,13 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CreateToolBody, type CreateToolInput } from '@parley/contracts';
-import type { DatabaseHandle } from '@parley/db';
-import { createTestDatabase } from '@parley/db/testing';
 import { startMcpTestServer, type McpTestServer } from '@parley/testkit';
-import { createUserAsOperator, operatorOrgContext } from '../admin/system.js';
 import type { OrgContext, ServiceContext } from '../context.js';
 import { createCredential } from '../credentials/create-credential.js';
-import { SecretBox } from '../secret-box.js';
+import { reachLocally } from '../testing/local-test-server.js';
+import { createOrganizationsFixture, type OrganizationsFixture } from '../testing/organizations-fixture.js';
 import { createTool as storeTool } from './create-tool.js';
 import { deleteTool } from './delete-tool.js';
 import { getTool } from './get-tool.js';
@@ -19,40 +17,20 @@ import { recordToolDiscovery } from './record-tool-discovery.js';
 import { resolveCallTools } from './resolve-call-tools.js';
 import { setCatalogToolSettings } from './set-catalog-tool-settings.js';
 
-// The test MCP server listens on 127.0.0.1, which the SSRF guard refuses: it is reached by a name the
-// injected lookup resolves to it and the operator allow-list names.
-const reach = { lookup: async () => [{ address: '127.0.0.1', family: 4 }], allowedHosts: ['mcp.test'] };
+// The test MCP server listens on 127.0.0.1, which the SSRF guard refuses: it is reached as mcp.test.
+const reach = reachLocally(['mcp.test']);
 
-let database: DatabaseHandle;
+let fixture: OrganizationsFixture;
 let system: ServiceContext;
 let acme: OrgContext;
 let globex: OrgContext;
 let mcp: McpTestServer;
 
-async function organization(name: string): Promise<OrgContext> {
-  const { organizationId } = await createUserAsOperator(system, {
-    email: `owner@${name.toLowerCase()}.test`,
-    password: 'correct horse battery',
-    name: 'Owner',
-    organizationName: name,
-    isInstanceAdmin: false,
-  });
-  return operatorOrgContext(system, organizationId);
-}
-
 beforeAll(async () => {
-  database = await createTestDatabase();
-  system = {
-    db: database.db,
-    secretBox: new SecretBox('a test secret key that is long enough to be accepted'),
-    publicUrl: 'http://parley.test',
-    signupEnabled: true,
-    sessionTtlMs: 60_000,
-    actor: { type: 'system', label: 'test' },
-    clientIp: null,
-  };
-  acme = await organization('Acme');
-  globex = await organization('Globex');
+  fixture = await createOrganizationsFixture();
+  system = fixture.system;
+  acme = await fixture.organization('Acme');
+  globex = await fixture.organization('Globex');
   mcp = await startMcpTestServer({
     tools: [
       {
@@ -67,7 +45,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await mcp?.close();
-  await database?.close();
+  await fixture?.close();
 });
 
 // The API parses bodies (defaults filled in) before the verbs see them; so do these tests.
@@ -145,7 +123,7 @@ describe('resolveCallTools', () => {
       name: 'CRM',
       mcp: { url: 'https://crm.example.test/mcp' },
     });
-    await recordToolDiscovery(database.db, server.id, {
+    await recordToolDiscovery(fixture.db, server.id, {
       functions: [
         { name: 'find_customer', description: 'Finds', parameters: { type: 'object' } },
         { name: 'open_ticket', description: 'Opens', parameters: { type: 'object' } },

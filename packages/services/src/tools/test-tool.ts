@@ -37,7 +37,7 @@ export async function testTool(
   authorize(ctx, 'tools:write');
   const tool = await findVisibleTool(ctx.db, ctx.organizationId, id);
   const functionName = chosenFunction(tool, body.function);
-  const result = await run(ctx, tool, functionName, body, options);
+  const result = await run({ ctx, tool, functionName, body, options });
   await auditInOrganization(ctx.db, ctx, {
     action: 'tool.test',
     targetType: 'tool',
@@ -75,30 +75,27 @@ function chosenFunction({ row }: VisibleTool, wanted: string | undefined): strin
   return wanted;
 }
 
-function run(
-  ctx: OrgContext,
-  tool: VisibleTool,
-  functionName: string,
-  body: TestToolBody,
-  options: TestToolOptions,
-): Promise<ToolTestResult> {
-  switch (tool.row.kind) {
+/** One try of one function of a tool. */
+interface TestRun {
+  ctx: OrgContext;
+  tool: VisibleTool;
+  functionName: string;
+  body: TestToolBody;
+  options: TestToolOptions;
+}
+
+function run(testRun: TestRun): Promise<ToolTestResult> {
+  switch (testRun.tool.row.kind) {
     case 'webhook':
-      return testWebhook(ctx, tool, functionName, body, options);
+      return testWebhook(testRun);
     case 'mcp':
-      return testMcp(ctx, tool, functionName, body, options);
+      return testMcp(testRun);
     case 'builtin':
-      return testBuiltin(ctx, tool, functionName, body);
+      return testBuiltin(testRun);
   }
 }
 
-async function testWebhook(
-  ctx: OrgContext,
-  tool: VisibleTool,
-  functionName: string,
-  body: TestToolBody,
-  options: TestToolOptions,
-): Promise<ToolTestResult> {
+async function testWebhook({ ctx, tool, functionName, body, options }: TestRun): Promise<ToolTestResult> {
   const { settings, credential } = await toolRequestSettings<WebhookSettings>(
     ctx.db,
     ctx.secretBox,
@@ -117,13 +114,7 @@ async function testWebhook(
   });
 }
 
-async function testMcp(
-  ctx: OrgContext,
-  tool: VisibleTool,
-  functionName: string,
-  body: TestToolBody,
-  options: TestToolOptions,
-): Promise<ToolTestResult> {
+async function testMcp({ ctx, tool, functionName, body, options }: TestRun): Promise<ToolTestResult> {
   const started = performance.now();
   const { settings, credential } = await toolRequestSettings<McpSettings>(
     ctx.db,
@@ -155,12 +146,7 @@ async function testMcp(
   return shown(outcome, request, started);
 }
 
-async function testBuiltin(
-  ctx: OrgContext,
-  tool: VisibleTool,
-  functionName: string,
-  body: TestToolBody,
-): Promise<ToolTestResult> {
+async function testBuiltin({ ctx, tool, functionName, body }: TestRun): Promise<ToolTestResult> {
   const started = performance.now();
   let lead: Record<string, unknown> | undefined;
   const outcome = await runBuiltinFunction({

@@ -1,48 +1,35 @@
 // POST /api/v1/tools/:id/test and /refresh through the HTTP API: a webhook tool run against a local
 // HTTP server (credential masked in what is shown, a private address refused without a request), an
 // MCP server built with the official SDK discovered and called, built-ins as dry runs, and who may.
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { startLocalTestServer, type LocalTestServer } from '@parley/services/testing';
 import { startMcpTestServer, type McpTestServer } from '@parley/testkit';
 import { createHarness, type Harness, type SignedInUser } from '../../../testing/harness.js';
 import { addMember, auditRows } from '../../../testing/teams.js';
+import { created, customCredential, fresh, lookupOrder } from '../../../testing/tools.js';
 
 /** A name the operator allowed, resolving to the local test servers. */
 const TOOL_HOST = 'tools.test';
 const SECRET = 'sk-shop-secret-never-shown-123';
 const MCP_TOKEN = 'mcp-token-0123456789abcdef';
 
-interface Received {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-const received: Received[] = [];
-let shop: Server;
+let shop: LocalTestServer;
 let shopPort: number;
+let received: LocalTestServer['requests'];
 let mcp: McpTestServer;
 let h: Harness;
 
 beforeAll(async () => {
-  shop = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-      });
+  shop = await startLocalTestServer({
+    hosts: [TOOL_HOST],
+    handler: (_request, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'x-shop': 'main' });
       res.end(JSON.stringify({ order: 'A-1', status: 'shipped' }));
-    });
+    },
   });
-  await new Promise<void>((resolve) => shop.listen(0, '127.0.0.1', resolve));
-  shopPort = (shop.address() as AddressInfo).port;
+  shopPort = shop.port;
+  received = shop.requests;
   mcp = await startMcpTestServer({
     bearerToken: MCP_TOKEN,
     tools: [
@@ -54,53 +41,16 @@ beforeAll(async () => {
       },
     ],
   });
-  h = await createHarness({
-    outbound: {
-      allowedHosts: [TOOL_HOST],
-      lookup: async (hostname) => {
-        if (hostname === TOOL_HOST) return [{ address: '127.0.0.1', family: 4 }];
-        throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
-      },
-    },
-  });
+  h = await createHarness({ outbound: { allowedHosts: shop.allowedHosts, lookup: shop.lookup } });
 }, 60_000);
 afterAll(async () => {
   await h.close();
   await mcp.close();
-  await new Promise((resolve) => shop.close(resolve));
+  await shop.close();
 });
 
-let counter = 0;
-const fresh = (prefix: string) => `${prefix}_${++counter}`;
-
-async function created(user: SignedInUser, body: unknown, url = '/api/v1/tools') {
-  const response = await user.client.post(url, body);
-  if (response.status !== 201) throw new Error(JSON.stringify(response.body));
-  return response.body as { id: string; [field: string]: any };
-}
-
-async function customCredential(user: SignedInUser, secret: string) {
-  const response = await user.client.post('/api/v1/credentials', {
-    name: fresh('token'),
-    provider: 'custom',
-    values: { secret },
-  });
-  if (response.status !== 201) throw new Error(JSON.stringify(response.body));
-  return response.body.id as string;
-}
-
-const orderLookup = (url: string, credentialId?: string) => ({
-  kind: 'webhook',
-  name: 'Order lookup',
-  functionName: fresh('lookup_order'),
-  description: 'Looks up an order by its number',
-  parameters: {
-    type: 'object',
-    properties: { order_id: { type: 'string' } },
-    required: ['order_id'],
-  },
-  webhook: { url, method: 'POST', ...(credentialId ? { credentialId } : {}) },
-});
+const orderLookup = (url: string, credentialId?: string) =>
+  lookupOrder({ webhook: { url, method: 'POST', ...(credentialId ? { credentialId } : {}) } });
 
 const mcpUrl = () => mcp.url.replace('127.0.0.1', TOOL_HOST);
 
@@ -137,7 +87,7 @@ describe('testing a webhook tool', () => {
     // The server got the real secret.
     expect(received.slice(before)).toEqual([
       expect.objectContaining({
-        url: '/orders/A-1',
+        path: '/orders/A-1',
         headers: expect.objectContaining({ authorization: `Bearer ${SECRET}` }),
       }),
     ]);

@@ -2,51 +2,15 @@
 // checks on a tool's schema, placeholders, credential and function name; the shared catalog and each
 // organization's own settings for it; who may do what; and agents that name tools.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness, type SignedInUser } from '../../../testing/harness.js';
+import { createHarness, type Harness } from '../../../testing/harness.js';
 import { addMember, auditRows } from '../../../testing/teams.js';
+import { created, customCredential, fresh, lookupOrder } from '../../../testing/tools.js';
 
 let h: Harness;
 beforeAll(async () => {
   h = await createHarness();
 }, 60_000);
 afterAll(() => h.close());
-
-let counter = 0;
-const fresh = (prefix: string) => `${prefix}_${++counter}`;
-
-const lookupOrder = (overrides: Record<string, unknown> = {}) => ({
-  kind: 'webhook',
-  name: 'Order lookup',
-  functionName: fresh('lookup_order'),
-  description: 'Looks up an order by its number',
-  parameters: {
-    type: 'object',
-    properties: { order_id: { type: 'string', description: 'The order number' } },
-    required: ['order_id'],
-  },
-  webhook: {
-    url: 'https://shop.example.test/orders/{{order_id}}',
-    method: 'GET',
-    headers: { 'X-Shop': 'main' },
-  },
-  ...overrides,
-});
-
-async function created(user: SignedInUser, body: unknown, url = '/api/v1/tools') {
-  const response = await user.client.post(url, body);
-  if (response.status !== 201) throw new Error(JSON.stringify(response.body));
-  return response.body as { id: string; [field: string]: any };
-}
-
-async function customCredential(user: SignedInUser, secret = 'tool-secret-0123456789abcdef') {
-  const response = await user.client.post('/api/v1/credentials', {
-    name: 'Shop token',
-    provider: 'custom',
-    values: { secret },
-  });
-  if (response.status !== 201) throw new Error(JSON.stringify(response.body));
-  return response.body.id as string;
-}
 
 const publish = (body: unknown) => created(h.operator, body, '/api/v1/admin/tools');
 
