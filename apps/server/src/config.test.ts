@@ -57,6 +57,19 @@ describe('configuration', () => {
     }
   });
 
+  it('limits API requests and bodies by default, and takes other limits', () => {
+    expect(parseConfig({})).toMatchObject({
+      PARLEY_API_RATE_LIMIT_PER_MINUTE: 600,
+      PARLEY_BODY_LIMIT_BYTES: 1024 * 1024,
+    });
+    expect(
+      parseConfig({ PARLEY_API_RATE_LIMIT_PER_MINUTE: '30', PARLEY_BODY_LIMIT_BYTES: '2048' }),
+    ).toMatchObject({ PARLEY_API_RATE_LIMIT_PER_MINUTE: 30, PARLEY_BODY_LIMIT_BYTES: 2048 });
+    expect(() => parseConfig({ PARLEY_API_RATE_LIMIT_PER_MINUTE: '0' })).toThrow(
+      /PARLEY_API_RATE_LIMIT_PER_MINUTE/,
+    );
+  });
+
   it('prefers the public URL and maps wildcard hosts to localhost', () => {
     expect(publicUrlOf(parseConfig({ PARLEY_PUBLIC_URL: 'https://voice.example.com//' }))).toBe(
       'https://voice.example.com',

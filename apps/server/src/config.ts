@@ -79,6 +79,13 @@ export const ConfigSchema = z.object({
     .max(10_000)
     .default(10)
     .describe('Login attempts per IP per minute.'),
+  PARLEY_API_RATE_LIMIT_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(600)
+    .describe('API requests per minute for each API key, each signed-in user and each anonymous client IP.'),
   PARLEY_METRICS_TOKEN: z
     .string()
     .min(16, 'must be at least 16 characters')

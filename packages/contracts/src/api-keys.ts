@@ -18,6 +18,8 @@ export const API_KEY_SCOPES = [
   'tools:write',
   'members:read',
   'audit_log:read',
+  'webhooks:read',
+  'webhooks:write',
   'admin',
 ] as const;
 export const ApiKeyScope = z.enum(API_KEY_SCOPES);

@@ -56,14 +56,72 @@ export const CreateCallBody = z.strictObject({
 });
 export type CreateCallBody = z.infer<typeof CreateCallBody>;
 
-export const CallsQuery = PageQuery.extend({
-  status: CallStatus.optional(),
+/** How a call list is ordered; `-` is descending. Ties are broken by the call id, in the same direction. */
+export const CALL_SORTS = ['createdAt', '-createdAt', 'durationSeconds', '-durationSeconds'] as const;
+export const CallSort = z.enum(CALL_SORTS);
+export type CallSort = z.infer<typeof CallSort>;
+
+/** `completed,busy`: one status or several, comma-separated. */
+const StatusList = z
+  .string()
+  .transform((s) => s.split(',').map((part) => part.trim()))
+  .pipe(z.array(CallStatus).min(1));
+
+const Seconds = z.coerce.number().int().min(0).max(1_000_000);
+
+/** What narrows a call list (the list and its CSV export take the same filters). */
+export const CallFilters = z.strictObject({
+  status: StatusList.optional().describe('One status or several, comma-separated (`completed,busy`).'),
   direction: CallDirection.optional(),
   agentId: Id.optional().describe('Only the calls of this agent.'),
+  carrier: z
+    .string()
+    .min(1)
+    .max(40)
+    .optional()
+    .describe('Only calls carried by this transport (`twilio`, `plivo`, …, or `web`).'),
+  number: E164.optional().describe('Only calls from or to this number (E.164).'),
   createdAfter: Timestamp.optional().describe('Only calls created at or after this instant.'),
   createdBefore: Timestamp.optional().describe('Only calls created before this instant.'),
+  endReason: z.string().min(1).max(100).optional().describe('Only calls that ended for this reason.'),
+  minDurationSeconds: Seconds.optional().describe('Only answered calls that lasted at least this long.'),
+  maxDurationSeconds: Seconds.optional().describe('Only answered calls that lasted at most this long.'),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Full-text search in the transcripts (words, stemmed; every word must occur in one turn).'),
+  sort: CallSort.default('-createdAt').describe(
+    'Order: `-createdAt` (default, newest first), `createdAt`, ' +
+      '`durationSeconds` or `-durationSeconds` (calls with no duration count as shorter than any).',
+  ),
+});
+export type CallFilters = z.infer<typeof CallFilters>;
+
+export const CallsQuery = CallFilters.extend({
+  limit: PageQuery.shape.limit,
+  cursor: z
+    .string()
+    .min(1)
+    .max(400)
+    .optional()
+    .describe('The `nextCursor` of the previous page (opaque; valid only with the same `sort`).'),
 });
 export type CallsQuery = z.infer<typeof CallsQuery>;
+
+/** A page of calls: the cursor is opaque (it carries the sort key of the last call and its id). */
+export const callPageOf = <T extends z.ZodType>(item: T) =>
+  z.object({
+    data: z.array(item),
+    nextCursor: z
+      .string()
+      .nullable()
+      .describe(
+        'Pass as `cursor` (with the same filters and sort) for the next page; null on the last page.',
+      ),
+  });
 
 export const CallRecording = z
   .object({
@@ -71,6 +129,49 @@ export const CallRecording = z
     durationMs: z.number().int().nullable(),
   })
   .meta({ id: 'CallRecording' });
+
+const wholeSeconds = z.number().int().nullable();
+
+export const CallDurations = z
+  .object({
+    ringSeconds: wholeSeconds.describe(
+      'From creation to answer (or to the end, when never answered); null while neither happened.',
+    ),
+    talkSeconds: wholeSeconds.describe('From answer to end (the same as `durationSeconds`).'),
+    totalSeconds: wholeSeconds.describe('From creation to end; null until the call ended.'),
+  })
+  .meta({ id: 'CallDurations' });
+
+const Percentiles = z.object({ p50: z.number(), p95: z.number() });
+
+/** Per-stage latency over the call's turns, in milliseconds (a stage no turn measured is absent). */
+export const CallLatency = z
+  .object({
+    turns: z.number().int().describe('Turns measured.'),
+    endpointingMs: Percentiles.optional(),
+    sttMs: Percentiles.optional(),
+    llmFirstTokenMs: Percentiles.optional(),
+    ttsFirstByteMs: Percentiles.optional(),
+    orchestratorMs: Percentiles.optional(),
+    voiceToVoiceMs: Percentiles.optional(),
+  })
+  .meta({ id: 'CallLatency' });
+export type CallLatency = z.infer<typeof CallLatency>;
+
+/** The shape the cost ledger fills: the total and what each provider charged. */
+export const CallCost = z
+  .object({
+    currency: z.string().describe('ISO 4217 (`USD`).'),
+    total: z.number(),
+    items: z.array(
+      z.object({
+        kind: z.enum(['telephony', 'stt', 'llm', 'tts']),
+        provider: z.string(),
+        amount: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: 'CallCost' });
 
 export const Call = z
   .object({
@@ -105,7 +206,67 @@ export const Call = z
       .int()
       .nullable()
       .describe('From answer to end, in whole seconds; null until the call was answered and ended.'),
+    durations: CallDurations,
     recording: CallRecording,
+    latency: CallLatency.nullable().describe(
+      'Written when the call ends; null before, or for a call with no media.',
+    ),
+    cost: CallCost.nullable().describe(
+      'What the call cost, filled in by the cost ledger; null until then (Parley records no usage yet).',
+    ),
   })
   .meta({ id: 'Call' });
 export type Call = z.infer<typeof Call>;
+
+/** One call with what only its own page shows. */
+export const CallDetail = Call.extend({
+  leadsCount: z.number().int().describe('Leads captured during the call (see `GET /leads?callId=`).'),
+}).meta({ id: 'CallDetail' });
+export type CallDetail = z.infer<typeof CallDetail>;
+
+export const CallEvent = z
+  .object({
+    seq: z.number().int().describe('Position in the call’s timeline, from 1.'),
+    type: z.string().describe('`status`, `transcript.final`, `turn.latency`, `tool.call`, …'),
+    atMs: z.number().int().describe('Milliseconds since the call started.'),
+    data: z.record(z.string(), z.unknown()),
+    createdAt: Timestamp,
+  })
+  .meta({ id: 'CallEvent' });
+export type CallEvent = z.infer<typeof CallEvent>;
+
+export const CallEventsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100).describe('How many events to return (1–500).'),
+  cursor: z
+    .string()
+    .regex(/^\d{1,10}$/, 'must be the `nextCursor` of the previous page')
+    .optional()
+    .describe('The `nextCursor` of the previous page: events after that `seq`.'),
+  type: z
+    .string()
+    .transform((s) => s.split(',').map((part) => part.trim()))
+    .pipe(z.array(z.string().min(1).max(60)).min(1).max(20))
+    .optional()
+    .describe('Only events of this type, or of these comma-separated types.'),
+});
+export type CallEventsQuery = z.infer<typeof CallEventsQuery>;
+
+export const TranscriptTurn = z
+  .object({
+    seq: z.number().int(),
+    role: z.enum(['user', 'agent']).describe('`user` is the caller.'),
+    text: z.string().describe('The caller’s committed words, or what the caller heard of the agent.'),
+    atMs: z.number().int().describe('Milliseconds since the call started.'),
+    interrupted: z.boolean().describe('The caller spoke over the agent, who stopped there.'),
+  })
+  .meta({ id: 'TranscriptTurn' });
+export type TranscriptTurn = z.infer<typeof TranscriptTurn>;
+
+export const CallTranscript = z.object({ data: z.array(TranscriptTurn) });
+export type CallTranscript = z.infer<typeof CallTranscript>;
+
+/** `stereo`: the file as recorded (caller left, agent right); `mixed`: one channel, their average. */
+export const RecordingQuery = z.strictObject({
+  channels: z.enum(['stereo', 'mixed']).default('stereo'),
+});
+export type RecordingQuery = z.infer<typeof RecordingQuery>;

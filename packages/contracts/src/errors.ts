@@ -40,6 +40,24 @@ export const ERROR_CODES = {
   agent_version_not_found: { status: 404, description: 'No such version of this agent.' },
   phone_number_not_found: { status: 404, description: 'No such phone number in this organization.' },
   call_not_found: { status: 404, description: 'No such call in this organization.' },
+  recording_not_found: {
+    status: 404,
+    description:
+      'The call has no stored recording (recording was off, it never connected, or it was erased).',
+  },
+  range_not_satisfiable: {
+    status: 416,
+    description:
+      'The `Range` header asks for bytes outside the recording; `Content-Range: bytes */<size>` says its size.',
+  },
+  webhook_endpoint_not_found: {
+    status: 404,
+    description: 'No such webhook endpoint in this organization.',
+  },
+  webhook_delivery_not_found: {
+    status: 404,
+    description: 'No such webhook delivery in this organization.',
+  },
   tool_not_found: {
     status: 404,
     description: 'No such tool in this organization or in the shared catalog.',
@@ -66,6 +84,10 @@ export const ERROR_CODES = {
     status: 409,
     description:
       'Only an MCP tool discovers its functions; a webhook or built-in tool offers the one function it defines.',
+  },
+  call_in_progress: {
+    status: 409,
+    description: 'The call is in progress: hang it up first, then delete it.',
   },
   call_not_cancelable: {
     status: 409,

@@ -13,3 +13,5 @@ export * from './phone-numbers.js';
 export * from './calls.js';
 export * from './tools.js';
 export * from './leads.js';
+export * from './webhooks.js';
+export * from './analytics.js';

@@ -397,3 +397,80 @@ export const leads = pgTable(
   },
   (t) => [index('leads_org_idx').on(t.organizationId, t.id), index('leads_call_idx').on(t.callId)],
 );
+
+/**
+ * Where an organization wants its events POSTed. The signing secret is sealed like a credential; an
+ * endpoint that kept failing is disabled (with the reason) and counts its run of failed attempts.
+ */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: id(),
+    organizationId: organizationId(),
+    url: text('url').notNull(),
+    description: text('description').notNull().default(''),
+    /** The event types it receives; empty: all of them. */
+    eventTypes: jsonb('event_types').$type<string[]>().notNull().default([]),
+    /** The sealed signing secret (`whsec_…`): which key sealed it and the AES-256-GCM ciphertext. */
+    secretKeyId: text('secret_key_id').notNull(),
+    secretCiphertext: text('secret_ciphertext').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    disabledReason: text('disabled_reason'),
+    /** Failed attempts since the last success, and when that run began. */
+    consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    firstFailureAt: timestamp('first_failure_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('webhook_endpoints_org_idx').on(t.organizationId, t.id)],
+);
+
+/** One event to send to one endpoint, kept until it succeeded or was abandoned (and after, as history). */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: id(),
+    endpointId: uuid('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    organizationId: organizationId(),
+    /** The event's id (`Parley-Event-Id`): the same on every attempt and on a replay. */
+    eventId: uuid('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    /** The whole event as sent: `{ id, type, createdAt, data }`. */
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: ['pending', 'succeeded', 'failed', 'abandoned'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+    lastStatus: integer('last_status'),
+    lastErrorCode: text('last_error_code'),
+    /** The delivery this one replays, if any. */
+    replayOf: uuid('replay_of'),
+    createdAt: createdAt(),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.id),
+    index('webhook_deliveries_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`status in ('pending', 'failed')`),
+  ],
+);
+
+/** Every try of a delivery: what came back and how long it took. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    responseStatus: integer('response_status'),
+    latencyMs: integer('latency_ms').notNull(),
+    /** The start of the response body (≤ 500 characters), to see what the receiver said. */
+    responseExcerpt: text('response_excerpt'),
+    errorCode: text('error_code'),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
+);

@@ -21,6 +21,8 @@ export const PERMISSIONS = [
   'tools:read',
   'tools:write',
   'audit_log:read',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -50,6 +52,10 @@ const ADMIN: Permission[] = [
   // the agents they edit (agents:write).
   'tools:write',
   'audit_log:read',
+  // The endpoints' secrets sign what Parley sends, and their deliveries carry transcripts, so they are
+  // an admin's, like credentials.
+  'webhooks:read',
+  'webhooks:write',
 ];
 const OWNER: Permission[] = [...ADMIN, 'organization:delete', 'organization:transfer'];
 
@@ -78,6 +84,8 @@ export const SCOPE_PERMISSIONS: Record<ApiKeyScope, Permission[]> = {
   'tools:write': ['tools:read', 'tools:write'],
   'members:read': ['members:read'],
   'audit_log:read': ['audit_log:read'],
+  'webhooks:read': ['webhooks:read'],
+  'webhooks:write': ['webhooks:read', 'webhooks:write'],
   // People are managed by people: a leaked key must not be able to invite a lasting admin account.
   admin: ADMIN.filter((p) => p !== 'members:write'),
 };

@@ -3,7 +3,10 @@
 // through a session and through a key. A new route must be added to ROUTES (a test checks that).
 import { ROLE_PERMISSIONS, SCOPE_PERMISSIONS, type Permission } from '@parley/services';
 import type { ApiKeyScope, Role } from '@parley/contracts';
-import { auditLog, count, eq } from '@parley/db';
+import { auditLog, calls, count, eq } from '@parley/db';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Client, type Harness, type SignedInUser } from '../testing/harness.js';
 import { addMember, invite } from '../testing/teams.js';
@@ -92,6 +95,40 @@ let callSetupA: { agent: string; from: string };
 const newCall = async (owner: SignedInUser) => ({
   call: await created(owner.client, '/api/v1/calls', callBody(await callSetup(owner))),
 });
+/** A call with a recording on disk (as the runtime leaves it: a WAV file the call row points to). */
+let recordingsDir: string;
+const newRecordedCall = async (owner: SignedInUser) => {
+  const { call } = await newCall(owner);
+  const recordingPath = path.join(recordingsDir, `${call}.wav`);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(36, 4);
+  header.write('WAVEfmt ', 8, 'ascii');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(2, 22);
+  header.writeUInt32LE(8000, 24);
+  header.writeUInt32LE(32_000, 28);
+  header.writeUInt16LE(4, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'ascii');
+  await writeFile(recordingPath, header);
+  await h.database.db.update(calls).set({ recordingPath }).where(eq(calls.id, call));
+  return { call };
+};
+/** A webhook endpoint on an address the SSRF guard refuses: its test ping fails at once, offline. */
+const newWebhookEndpoint = async (owner: SignedInUser) => ({
+  webhookEndpoint: await created(owner.client, '/api/v1/webhook-endpoints', {
+    url: 'http://127.0.0.1:9/hooks',
+  }),
+});
+/** A delivery of that endpoint (its test ping). */
+const newWebhookDelivery = async (owner: SignedInUser) => {
+  const { webhookEndpoint } = await newWebhookEndpoint(owner);
+  const ping = await owner.client.post(`/api/v1/webhook-endpoints/${webhookEndpoint}/test`);
+  if (ping.status !== 200) throw new Error(`test ping: ${ping.status} ${JSON.stringify(ping.body)}`);
+  return { webhookDelivery: ping.body.id as string };
+};
 const newApiKey = async (owner: SignedInUser) => ({
   apiKey: await created(owner.client, '/api/v1/api-keys', { name: 'matrix', scopes: ['agents:read'] }),
 });
@@ -252,7 +289,12 @@ const ROUTES: Route[] = [
   },
   { method: 'GET', path: '/calls', permission: 'calls:read' },
   { method: 'POST', path: '/calls', permission: 'calls:write', body: () => callBody(callSetupA) },
+  { method: 'GET', path: '/calls/export.csv', permission: 'calls:read' },
   { method: 'GET', path: '/calls/:call', permission: 'calls:read', targets: newCall },
+  { method: 'GET', path: '/calls/:call/events', permission: 'calls:read', targets: newCall },
+  { method: 'GET', path: '/calls/:call/transcript', permission: 'calls:read', targets: newCall },
+  { method: 'GET', path: '/calls/:call/recording', permission: 'calls:read', targets: newRecordedCall },
+  { method: 'POST', path: '/calls/:call/cancel', permission: 'calls:write', targets: newCall },
   { method: 'DELETE', path: '/calls/:call', permission: 'calls:write', targets: newCall },
   { method: 'GET', path: '/tools', permission: 'tools:read' },
   { method: 'POST', path: '/tools', permission: 'tools:write', body: toolBody },
@@ -282,6 +324,61 @@ const ROUTES: Route[] = [
   },
   { method: 'POST', path: '/tools/:tool/refresh', permission: 'tools:write', targets: newMcpTool },
   { method: 'GET', path: '/leads', permission: 'calls:read' },
+  {
+    method: 'GET',
+    path: '/analytics/summary?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z',
+    permission: 'calls:read',
+  },
+  { method: 'GET', path: '/webhook-endpoints', permission: 'webhooks:read' },
+  {
+    method: 'POST',
+    path: '/webhook-endpoints',
+    permission: 'webhooks:write',
+    body: () => ({ url: 'https://hooks.example.test/parley', eventTypes: ['call.ended'] }),
+  },
+  {
+    method: 'GET',
+    path: '/webhook-endpoints/:webhookEndpoint',
+    permission: 'webhooks:read',
+    targets: newWebhookEndpoint,
+  },
+  {
+    method: 'PATCH',
+    path: '/webhook-endpoints/:webhookEndpoint',
+    permission: 'webhooks:write',
+    targets: newWebhookEndpoint,
+    body: () => ({ description: 'Renamed' }),
+  },
+  {
+    method: 'DELETE',
+    path: '/webhook-endpoints/:webhookEndpoint',
+    permission: 'webhooks:write',
+    targets: newWebhookEndpoint,
+  },
+  {
+    method: 'POST',
+    path: '/webhook-endpoints/:webhookEndpoint/rotate-secret',
+    permission: 'webhooks:write',
+    targets: newWebhookEndpoint,
+  },
+  {
+    method: 'GET',
+    path: '/webhook-endpoints/:webhookEndpoint/deliveries',
+    permission: 'webhooks:read',
+    targets: newWebhookEndpoint,
+  },
+  {
+    method: 'POST',
+    path: '/webhook-endpoints/:webhookEndpoint/test',
+    permission: 'webhooks:write',
+    targets: newWebhookEndpoint,
+  },
+  {
+    method: 'POST',
+    path: '/webhook-deliveries/:webhookDelivery/replay',
+    permission: 'webhooks:write',
+    targets: newWebhookDelivery,
+  },
   { method: 'GET', path: '/audit-log', permission: 'audit_log:read' },
 ];
 
@@ -331,6 +428,7 @@ beforeAll(async () => {
     dialer: new FakeDialer(),
     callLimits: { maxConcurrentCalls: 10_000, callsPerMinute: 10_000 },
   });
+  recordingsDir = await mkdtemp(path.join(tmpdir(), 'parley-matrix-'));
   ownerA = await h.signup('owner-a');
   ownerB = await h.signup('owner-b');
   roleClients.owner = ownerA.client;
@@ -338,7 +436,10 @@ beforeAll(async () => {
     roleClients[role] = (await addMember(h, ownerA, role)).client;
   callSetupA = await callSetup(ownerA);
 }, 60_000);
-afterAll(() => h.close());
+afterAll(async () => {
+  await h.close();
+  await rm(recordingsDir, { recursive: true, force: true });
+});
 
 describe('the route table', () => {
   it('covers every organization route the API serves', async () => {
@@ -351,7 +452,10 @@ describe('the route table', () => {
     const covered = new Set(
       ROUTES.map(
         (r) =>
-          `${r.method} ${r.path.replace(/:(\w+)/g, '{id}').replace('/versions/1', '/versions/{version}')}`,
+          `${r.method} ${r.path
+            .split('?')[0]!
+            .replace(/:(\w+)/g, '{id}')
+            .replace('/versions/1', '/versions/{version}')}`,
       ),
     );
     const normalise = (s: string) =>
@@ -443,6 +547,7 @@ describe('tenant isolation', () => {
         '/api/v1/credentials',
         '/api/v1/phone-numbers',
         '/api/v1/calls',
+        '/api/v1/calls/export.csv',
         '/api/v1/tools',
         '/api/v1/api-keys',
         '/api/v1/members',

@@ -12,9 +12,10 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
-import type { ServiceDeps, ToolOutbound } from '@parley/services';
+import { ServiceError, type ServiceDeps, type ToolOutbound } from '@parley/services';
+import { registerApiRateLimit } from './plugins/api-rate-limit.js';
 import { registerAuthentication } from './plugins/auth.js';
-import { errorBody, registerErrorHandling } from './plugins/errors.js';
+import { registerErrorHandling } from './plugins/errors.js';
 import { registerIdempotency } from './plugins/idempotency.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerInputLimits } from './plugins/input-limits.js';
@@ -27,9 +28,15 @@ export interface AppOptions {
   deps: ServiceDeps;
   version: string;
   role: string;
+  /** Largest accepted request body; a larger one is a 413 payload_too_large. */
   bodyLimitBytes: number;
   trustProxy: boolean;
   loginRateLimitPerMinute: number;
+  /**
+   * API requests per minute for each API key, each signed-in user and each anonymous client IP
+   * (PARLEY_API_RATE_LIMIT_PER_MINUTE); DEFAULT_API_RATE_LIMIT_PER_MINUTE when absent.
+   */
+  apiRateLimitPerMinute?: number;
   checkReady: () => Promise<Readiness>;
   /** Shared rate-limit counters across processes; in memory when absent. */
   redis?: Redis;
@@ -42,6 +49,8 @@ export interface AppOptions {
   /** Routes mounted beside the API (the carriers' webhooks and media sockets, on processes that carry calls). */
   extraRoutes?: (app: FastifyInstance) => Promise<void>;
 }
+
+export const DEFAULT_API_RATE_LIMIT_PER_MINUTE = 600;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -87,10 +96,13 @@ export async function buildApp(options: AppOptions) {
     ...(options.redis
       ? { redis: options.redis, nameSpace: options.rateLimitNamespace ?? 'parley-rate-limit:' }
       : {}),
-    errorResponseBuilder: (request, context) => ({
-      statusCode: 429,
-      ...errorBody(request, 'rate_limited', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
-    }),
+    // The plugin has set Retry-After already; the error handler writes the standard error body.
+    errorResponseBuilder: (_request, context) => {
+      const retryAfterSeconds = Math.ceil(context.ttl / 1000);
+      return new ServiceError('rate_limited', `Too many requests; retry in ${retryAfterSeconds} s`, {
+        retryAfterSeconds,
+      });
+    },
   });
   // A runtime process terminates media and runs calls; only api (and all) serve the REST API and pages.
   const servesApi = options.role !== 'runtime';
@@ -150,6 +162,10 @@ async function registerApi(app: App, options: AppOptions): Promise<void> {
   await app.register(
     async (v1) => {
       registerAuthentication(v1, options.deps);
+      // After authentication (it needs the caller), before an idempotent replay (a replay is a request too).
+      registerApiRateLimit(v1, {
+        perMinute: options.apiRateLimitPerMinute ?? DEFAULT_API_RATE_LIMIT_PER_MINUTE,
+      });
       registerIdempotency(v1, options.deps);
       for (const routes of V1_ROUTES) routes(v1.withTypeProvider<ZodTypeProvider>(), env);
     },

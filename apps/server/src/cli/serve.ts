@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import path from 'node:path';
-import { issueSetupLink } from '@parley/services';
+import { issueSetupLink, RecordingLinks } from '@parley/services';
 import { Redis } from 'ioredis';
 import { buildApp } from '../api/app.js';
 import { publicUrlOf, type Config } from '../config.js';
+import { recordingLinkRoutes } from '../api/routes/v1/recordings.js';
+import { startWebhookWorker } from '../jobs/webhook-worker.js';
 import { createCallCommandBus } from '../live/create-call-command-bus.js';
 import { createLogger } from '../logger.js';
 import { openRuntime, readiness } from '../runtime.js';
@@ -55,6 +57,8 @@ export async function serve(config: Config): Promise<void> {
           allowedHosts: config.PARLEY_OUTBOUND_ALLOWED_HOSTS,
           logger,
         });
+  // End-of-call webhooks link to recordings with URLs signed under the instance secret.
+  const recordingLinks = new RecordingLinks(runtime.secret.secret, () => runtime.deps.publicUrl);
   const app = await buildApp({
     deps: runtime.deps,
     version: VERSION,
@@ -62,27 +66,37 @@ export async function serve(config: Config): Promise<void> {
     bodyLimitBytes: config.PARLEY_BODY_LIMIT_BYTES,
     trustProxy: config.PARLEY_TRUST_PROXY,
     loginRateLimitPerMinute: config.PARLEY_LOGIN_RATE_LIMIT,
+    apiRateLimitPerMinute: config.PARLEY_API_RATE_LIMIT_PER_MINUTE,
     metricsToken: config.PARLEY_METRICS_TOKEN,
     checkReady: () => readiness(runtime.database),
     outbound: { allowedHosts: config.PARLEY_OUTBOUND_ALLOWED_HOSTS },
     logger,
     ...(redis ? { redis } : {}),
-    ...(voice
-      ? {
-          extraRoutes: async (app) => {
-            await registerTelephony(app, { deps: runtime.deps, runtime: voice, commands, logger });
-            // `parley call simulate` (operator-signed, outside the REST API).
-            await simulationRoutes(app, {
-              deps: runtime.deps,
-              runtime: voice,
-              commands,
-              logger,
-              instanceSecret: runtime.secret.secret,
-            });
-          },
-        }
-      : {}),
+    extraRoutes: async (app) => {
+      await recordingLinkRoutes(app, { deps: runtime.deps, links: recordingLinks });
+      if (!voice) return;
+      await registerTelephony(app, { deps: runtime.deps, runtime: voice, commands, logger });
+      // `parley call simulate` (operator-signed, outside the REST API).
+      await simulationRoutes(app, {
+        deps: runtime.deps,
+        runtime: voice,
+        commands,
+        logger,
+        instanceSecret: runtime.secret.secret,
+      });
+    },
   });
+  // Customers' webhooks are sent by the processes that serve the API; runtimes only carry calls.
+  const webhookWorker =
+    config.PARLEY_ROLE === 'runtime'
+      ? null
+      : startWebhookWorker({
+          db: runtime.deps.db,
+          secretBox: runtime.deps.secretBox,
+          allowedHosts: config.PARLEY_OUTBOUND_ALLOWED_HOSTS,
+          recordingLinks,
+          logger,
+        });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -94,6 +108,7 @@ export async function serve(config: Config): Promise<void> {
     try {
       // Calls in progress are ended (and written) before the sockets and the database go away.
       await voice?.close();
+      await webhookWorker?.stop();
       await app.close();
       await commands.close();
       await redis?.quit();

@@ -106,6 +106,8 @@ function sessionOf(response: Response, app: App): Client {
 
 export interface HarnessOptions {
   loginRateLimitPerMinute?: number;
+  /** Per key, user or anonymous IP; high enough by default that no test meets it by accident. */
+  apiRateLimitPerMinute?: number;
   signupEnabled?: boolean;
   redis?: Redis;
   rateLimitNamespace?: string;
@@ -140,6 +142,7 @@ export async function createApp(options: HarnessOptions = {}) {
     bodyLimitBytes: 64 * 1024,
     trustProxy: false,
     loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 1000,
+    apiRateLimitPerMinute: options.apiRateLimitPerMinute ?? 100_000,
     checkReady: () => readiness(database),
     metricsToken: options.metricsToken,
     ...(options.outbound ? { outbound: options.outbound } : {}),

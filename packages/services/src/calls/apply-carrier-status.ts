@@ -3,6 +3,8 @@
 // callback only adds the carrier's words. Calls that never reached a runtime (busy, no answer, failed,
 // canceled before answer) are finished here.
 import { and, calls, eq, type Database } from '@parley/db';
+import { callStatusEvents } from '../webhooks/call-status-events.js';
+import { enqueueWebhookEvents } from '../webhooks/enqueue-webhook-event.js';
 import { isFinalCallStatus } from './call-status.js';
 
 export interface CarrierStatus {
@@ -73,7 +75,9 @@ export async function applyCarrierStatus(
       .update(calls)
       .set({ ...set, updatedAt: now })
       .where(eq(calls.id, call.id))
-      .returning({ status: calls.status });
+      .returning();
+    // Customers' webhooks hear of the change in the same transaction that makes it.
+    await enqueueWebhookEvents(tx, call.organizationId, await callStatusEvents(tx, call.status, row!, now));
     return { callId: call.id, organizationId: call.organizationId, status: row!.status };
   });
 }

@@ -4,6 +4,8 @@
 // much. A failed write keeps its rows and is retried at the next flush; the end of the call flushes
 // everything before the call row is closed.
 import { callEvents, calls, eq, and, transcriptTurns, type Database } from '@parley/db';
+import { callStatusEvents } from '../webhooks/call-status-events.js';
+import { enqueueWebhookEvents, type WebhookEventInput } from '../webhooks/enqueue-webhook-event.js';
 
 /** A session event as the runtime reports it: ordered by `seq`, timed in ms since the call started. */
 export interface JournalEvent {
@@ -18,6 +20,8 @@ export interface CallJournalOptions {
   flushIntervalMs?: number;
   /** A write failed (it will be retried); for the runtime's log, without the call's content. */
   onWriteError?: (error: unknown) => void;
+  /** The clock of the customers' webhook events; the system clock unless a test pins it. */
+  now?: () => Date;
 }
 
 /** How the call ended, written to the call row once the last events are in. */
@@ -32,6 +36,7 @@ export interface CallOutcome {
 
 type EventRow = typeof callEvents.$inferInsert;
 type TurnRow = typeof transcriptTurns.$inferInsert;
+type WebhookEvent = Omit<WebhookEventInput, 'organizationId'>;
 
 /** Interim words are superseded by the finals and the turns; storing them would only add volume. */
 const UNSTORED_EVENTS = new Set(['transcript.interim']);
@@ -40,6 +45,10 @@ export class CallJournal {
   private events: EventRow[] = [];
   private turns: TurnRow[] = [];
   private turnSeq = 0;
+  /** Customers' webhook events, queued in the same transaction as the rows they report. */
+  private webhookEvents: WebhookEvent[] = [];
+  /** The arguments of tool calls still running, for the `call.tool_called` event of their result. */
+  private readonly toolArguments = new Map<string, unknown>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private writing: Promise<void> = Promise.resolve();
   private readonly flushIntervalMs: number;
@@ -74,6 +83,8 @@ export class CallJournal {
         ...turn,
       });
     }
+    const webhookEvent = this.webhookEventOf(event, turn);
+    if (webhookEvent) this.webhookEvents.push(webhookEvent);
     this.timer ??= setTimeout(() => {
       this.timer = null;
       void this.flush();
@@ -105,37 +116,93 @@ export class CallJournal {
     if (this.events.length > 0 || this.turns.length > 0) {
       throw new Error(`call ${this.call.id}: the last events could not be written`);
     }
-    await this.db
-      .update(calls)
-      .set({
-        status: outcome.status,
-        endReason: outcome.endReason,
-        endedAt: outcome.endedAt,
-        updatedAt: outcome.endedAt,
-        ...(outcome.recordingPath === undefined ? {} : { recordingPath: outcome.recordingPath }),
-        ...(outcome.recordingDurationMs === undefined
-          ? {}
-          : { recordingDurationMs: Math.round(outcome.recordingDurationMs) }),
-        ...(outcome.latency === undefined ? {} : { latency: outcome.latency }),
-      })
-      .where(and(eq(calls.id, this.call.id), eq(calls.organizationId, this.call.organizationId)));
+    await this.db.transaction(async (tx) => {
+      const [before] = await tx
+        .select({ status: calls.status })
+        .from(calls)
+        .where(and(eq(calls.id, this.call.id), eq(calls.organizationId, this.call.organizationId)))
+        .for('update');
+      const [closed] = await tx
+        .update(calls)
+        .set({
+          status: outcome.status,
+          endReason: outcome.endReason,
+          endedAt: outcome.endedAt,
+          updatedAt: outcome.endedAt,
+          ...(outcome.recordingPath === undefined ? {} : { recordingPath: outcome.recordingPath }),
+          ...(outcome.recordingDurationMs === undefined
+            ? {}
+            : { recordingDurationMs: Math.round(outcome.recordingDurationMs) }),
+          ...(outcome.latency === undefined ? {} : { latency: outcome.latency }),
+        })
+        .where(and(eq(calls.id, this.call.id), eq(calls.organizationId, this.call.organizationId)))
+        .returning();
+      if (!before || !closed) return;
+      await enqueueWebhookEvents(
+        tx,
+        this.call.organizationId,
+        await callStatusEvents(tx, before.status, closed, outcome.endedAt),
+      );
+    });
+  }
+
+  /** What a customer's endpoint hears of this event: each final turn, and each tool call once it returned. */
+  private webhookEventOf(event: JournalEvent, turn: Pick<TurnRow, 'role' | 'text' | 'interrupted'> | null) {
+    const occurredAt = this.options.now?.() ?? new Date();
+    const callId = this.call.id;
+    const atMs = Math.round(event.atMs);
+    if (turn) {
+      const data = {
+        callId,
+        seq: this.turnSeq,
+        role: turn.role,
+        text: turn.text,
+        interrupted: turn.interrupted,
+        atMs,
+      };
+      return { type: 'call.transcript' as const, occurredAt, data };
+    }
+    if (event.type === 'tool.called' && typeof event.toolCallId === 'string') {
+      this.toolArguments.set(event.toolCallId, parsedArguments(event.arguments));
+      return null;
+    }
+    if (event.type === 'tool.result' && typeof event.toolCallId === 'string') {
+      const args = this.toolArguments.get(event.toolCallId) ?? null;
+      this.toolArguments.delete(event.toolCallId);
+      const data = {
+        callId,
+        toolCallId: event.toolCallId,
+        name: event.name,
+        arguments: args,
+        status: event.status,
+        errorCode: event.code ?? null,
+        durationMs: event.durationMs,
+        atMs,
+      };
+      return { type: 'call.tool_called' as const, occurredAt, data };
+    }
+    return null;
   }
 
   private async writeBuffered(): Promise<void> {
     if (this.events.length === 0 && this.turns.length === 0) return;
     const events = this.events;
     const turns = this.turns;
+    const webhookEvents = this.webhookEvents;
     this.events = [];
     this.turns = [];
+    this.webhookEvents = [];
     try {
       await this.db.transaction(async (tx) => {
         if (events.length > 0) await tx.insert(callEvents).values(events).onConflictDoNothing();
         if (turns.length > 0) await tx.insert(transcriptTurns).values(turns).onConflictDoNothing();
+        await enqueueWebhookEvents(tx, this.call.organizationId, webhookEvents);
       });
     } catch (error) {
       // Put them back in front of anything recorded meanwhile, in order, for the next flush.
       this.events = [...events, ...this.events];
       this.turns = [...turns, ...this.turns];
+      this.webhookEvents = [...webhookEvents, ...this.webhookEvents];
       this.options.onWriteError?.(error);
       this.timer ??= setTimeout(() => {
         this.timer = null;
@@ -157,5 +224,15 @@ function transcriptTurnOf(event: JournalEvent): Pick<TurnRow, 'role' | 'text' | 
       return { role: 'agent', text: text('heardText'), interrupted: true };
     default:
       return null;
+  }
+}
+
+/** Tool arguments arrive as the model's JSON text; receivers get the object when it parses. */
+function parsedArguments(raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw ?? null;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
   }
 }

@@ -1,17 +1,20 @@
 // Reading call rows of one organization and turning them into what the API answers. The media token's
 // hash, the runtime and the recording's storage path stay inside.
-import type { Call, CallDirection, CallStatus } from '@parley/contracts';
+import type { Call, CallDirection, CallLatency, CallStatus } from '@parley/contracts';
 import { and, calls, eq, type Executor } from '@parley/db';
 import { ServiceError } from '../errors.js';
 import { iso, isoOrNull } from '../pagination.js';
 
 export type CallRow = typeof calls.$inferSelect;
 
-/** Whole seconds from answer to end; null while either is missing (never answered, or still going). */
-function durationSeconds(row: CallRow): number | null {
-  if (!row.answeredAt || !row.endedAt) return null;
-  return Math.max(0, Math.round((row.endedAt.getTime() - row.answeredAt.getTime()) / 1000));
+/** Whole seconds between two instants; null while either is missing. */
+function secondsBetween(from: Date | null, to: Date | null): number | null {
+  if (!from || !to) return null;
+  return Math.max(0, Math.round((to.getTime() - from.getTime()) / 1000));
 }
+
+/** Whole seconds from answer to end; null while either is missing (never answered, or still going). */
+const durationSeconds = (row: CallRow) => secondsBetween(row.answeredAt, row.endedAt);
 
 export function toCall(row: CallRow): Call {
   return {
@@ -34,7 +37,16 @@ export function toCall(row: CallRow): Call {
     answeredAt: isoOrNull(row.answeredAt),
     endedAt: isoOrNull(row.endedAt),
     durationSeconds: durationSeconds(row),
+    durations: {
+      ringSeconds: secondsBetween(row.createdAt, row.answeredAt ?? row.endedAt),
+      talkSeconds: durationSeconds(row),
+      totalSeconds: secondsBetween(row.createdAt, row.endedAt),
+    },
     recording: { available: row.recordingPath !== null, durationMs: row.recordingDurationMs },
+    // Written by the runtime's summarizeLatency (turns, then p50/p95 per stage).
+    latency: (row.latency as CallLatency | null) ?? null,
+    // No usage is recorded yet: the cost ledger will fill this.
+    cost: null,
   };
 }
 

@@ -7,6 +7,8 @@ import { authorize, nowOf, type OrgContext } from '../context.js';
 import { ServiceError } from '../errors.js';
 import { findCall, toCall, type CallRow } from './call-row.js';
 import { hangUpAtCarrier } from './hang-up-at-carrier.js';
+import { callStatusEvents } from '../webhooks/call-status-events.js';
+import { enqueueWebhookEvents } from '../webhooks/enqueue-webhook-event.js';
 
 const CANCELABLE = ['queued', 'ringing'];
 
@@ -28,6 +30,9 @@ async function recordCanceled(tx: Executor, ctx: OrgContext, row: CallRow): Prom
     .set({ status: 'canceled', endReason: 'canceled_by_api', endedAt: now, updatedAt: now })
     .where(and(eq(calls.id, row.id), inArray(calls.status, CANCELABLE)))
     .returning();
+  if (canceled) {
+    await enqueueWebhookEvents(tx, row.organizationId, await callStatusEvents(tx, row.status, canceled, now));
+  }
   await auditInOrganization(tx, ctx, { action: 'call.cancel', targetType: 'call', targetId: row.id });
   return canceled ?? row;
 }

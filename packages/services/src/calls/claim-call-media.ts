@@ -7,6 +7,8 @@
 import { agentVersions, and, calls, eq, type Database } from '@parley/db';
 import { ServiceError } from '../errors.js';
 import { constantTimeEqual, hashToken } from '../secret-box.js';
+import { callStatusEvents } from '../webhooks/call-status-events.js';
+import { enqueueWebhookEvents } from '../webhooks/enqueue-webhook-event.js';
 import { isFinalCallStatus } from './call-status.js';
 
 export interface ClaimedCall {
@@ -64,6 +66,11 @@ export async function claimCallMedia(
       })
       .where(eq(calls.id, call.id))
       .returning();
+    await enqueueWebhookEvents(
+      tx,
+      call.organizationId,
+      await callStatusEvents(tx, call.status, claimed!, now),
+    );
     return { call: claimed!, agentConfig: version.config };
   });
 }

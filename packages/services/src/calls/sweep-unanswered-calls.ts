@@ -4,7 +4,9 @@
 // call and asking the carrier), nothing would. This sweep closes such calls once no carrier could still
 // be ringing them. Each UPDATE re-checks its WHERE on the row it locks, so a callback that changes the
 // call while the sweep runs wins: the sweep skips the row rather than overwriting it.
-import { and, calls, eq, isNotNull, isNull, lt, or, type Database } from '@parley/db';
+import { and, calls, eq, inArray, isNotNull, isNull, lt, or, type Database } from '@parley/db';
+import { callStatusEvents } from '../webhooks/call-status-events.js';
+import { enqueueWebhookEvents } from '../webhooks/enqueue-webhook-event.js';
 import { MEDIA_TOKEN_TTL_MS } from './begin-inbound-call.js';
 
 /** A dial is a single REST request with a 10 s timeout: a call still without a carrier id is lost. */
@@ -57,27 +59,62 @@ export async function sweepUnansweredCalls(db: Database, options: UnansweredCall
   const ringLostBefore = new Date(
     now.getTime() - boundOf('ringLostAfterMs', options.ringLostAfterMs, DEFAULT_RING_LOST_AFTER_MS),
   );
-  const closed = { status: 'failed', endedAt: now, updatedAt: now };
-
-  const dialLost = await db
-    .update(calls)
-    .set({ ...closed, endReason: DIAL_LOST })
-    .where(and(eq(calls.status, 'queued'), isNull(calls.carrierCallId), lt(calls.createdAt, dialLostBefore)))
-    .returning({ id: calls.id });
+  const dialLost = await closeCalls(
+    db,
+    and(eq(calls.status, 'queued'), isNull(calls.carrierCallId), lt(calls.createdAt, dialLostBefore)),
+    DIAL_LOST,
+    now,
+  );
 
   // Some carriers send no "ringing" callback, so a placed call can stay queued (with the carrier's id)
   // for all of its ringing: it is judged like a ringing one. Any callback moves updatedAt, so only a
   // call the carrier has been silent about for the whole bound is closed.
-  const noStatus = await db
-    .update(calls)
-    .set({ ...closed, endReason: NO_STATUS_FROM_CARRIER })
-    .where(
-      and(
-        or(eq(calls.status, 'ringing'), and(eq(calls.status, 'queued'), isNotNull(calls.carrierCallId))),
-        lt(calls.updatedAt, ringLostBefore),
-      ),
-    )
-    .returning({ id: calls.id });
+  const noStatus = await closeCalls(
+    db,
+    and(
+      or(eq(calls.status, 'ringing'), and(eq(calls.status, 'queued'), isNotNull(calls.carrierCallId))),
+      lt(calls.updatedAt, ringLostBefore),
+    ),
+    NO_STATUS_FROM_CARRIER,
+    now,
+  );
 
-  return { dialLost: dialLost.map((row) => row.id), noStatusFromCarrier: noStatus.map((row) => row.id) };
+  return { dialLost, noStatusFromCarrier: noStatus };
+}
+
+/**
+ * Closes the calls matching `where` as failed, and queues their webhook events in the same
+ * transaction. The rows are locked first: a callback changing one meanwhile is waited for, and the
+ * condition is checked again on what it wrote.
+ */
+async function closeCalls(
+  db: Database,
+  where: ReturnType<typeof and>,
+  endReason: string,
+  now: Date,
+): Promise<string[]> {
+  return db.transaction(async (tx) => {
+    const found = await tx
+      .select({ id: calls.id, status: calls.status })
+      .from(calls)
+      .where(where)
+      .for('update');
+    if (found.length === 0) return [];
+    const closed = await tx
+      .update(calls)
+      .set({ status: 'failed', endReason, endedAt: now, updatedAt: now })
+      .where(
+        inArray(
+          calls.id,
+          found.map((row) => row.id),
+        ),
+      )
+      .returning();
+    const previous = new Map(found.map((row) => [row.id, row.status]));
+    for (const call of closed) {
+      const events = await callStatusEvents(tx, previous.get(call.id) ?? call.status, call, now);
+      await enqueueWebhookEvents(tx, call.organizationId, events);
+    }
+    return closed.map((row) => row.id);
+  });
 }

@@ -1,6 +1,7 @@
 // /api/v1/calls through the HTTP API: placing outbound calls through a fake dialer, the checks on what a
 // call names, the per-organization limits (a concurrent burst, the per-minute window, Retry-After), the
-// dialer's failures, canceling, reading and listing, and who may do what.
+// dialer's failures, canceling (POST /calls/:id/cancel), reading and listing, and who may do what. The
+// call history (filters, sorts, timeline, recording, export, erasure) is in calls-history.db.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyCarrierStatus } from '@parley/services';
 import { calls, eq } from '@parley/db';
@@ -114,7 +115,10 @@ describe('placing a call', () => {
       answeredAt: null,
       endedAt: null,
       durationSeconds: null,
+      durations: { ringSeconds: null, talkSeconds: null, totalSeconds: null },
       recording: { available: false, durationMs: null },
+      latency: null,
+      cost: null,
     });
     expect(dialer.dialOf(call.id)).toEqual({
       callId: call.id,
@@ -127,7 +131,7 @@ describe('placing a call', () => {
       // The agent's voicemail settings default to detecting answering machines.
       machineDetection: true,
     });
-    expect((await s.user.client.get(`/api/v1/calls/${call.id}`)).body).toEqual(call);
+    expect((await s.user.client.get(`/api/v1/calls/${call.id}`)).body).toEqual({ ...call, leadsCount: 0 });
     const [audit] = await auditRows(h.database, s.user.organizationId, 'call.create');
     expect(audit?.targetId).toBe(call.id);
     // The audit log keeps no phone numbers.
@@ -257,7 +261,7 @@ describe('limits', () => {
     }
     // A line frees up when a call ends: then one more fits.
     const live = responses.find((r) => r.status === 201)!.body.id;
-    expect((await s.user.client.delete(`/api/v1/calls/${live}`)).status).toBe(200);
+    expect((await s.user.client.post(`/api/v1/calls/${live}/cancel`)).status).toBe(200);
     expect((await place(s)).status).toBe(201);
   });
 
@@ -266,7 +270,7 @@ describe('limits', () => {
     // Canceled calls hold no line, so only the per-minute limit is in play.
     const placeAndCancel = async () => {
       const call = await placed(s);
-      await s.user.client.delete(`/api/v1/calls/${call.id}`);
+      await s.user.client.post(`/api/v1/calls/${call.id}/cancel`);
     };
     await placeAndCancel();
     clock += 20_000;
@@ -329,7 +333,7 @@ describe('canceling', () => {
   it('hangs up a queued call at the carrier and records it canceled by the API', async () => {
     const s = await setUp('cancel');
     const call = await placed(s);
-    const response = await s.user.client.delete(`/api/v1/calls/${call.id}`);
+    const response = await s.user.client.post(`/api/v1/calls/${call.id}/cancel`);
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({
       id: call.id,
@@ -349,7 +353,7 @@ describe('canceling', () => {
       (await auditRows(h.database, s.user.organizationId, 'call.cancel')).map((a) => a.targetId),
     ).toEqual([call.id]);
     // Over now: a second cancel is refused.
-    const again = await s.user.client.delete(`/api/v1/calls/${call.id}`);
+    const again = await s.user.client.post(`/api/v1/calls/${call.id}/cancel`);
     expect([again.status, again.body.error.code]).toEqual([409, 'call_not_cancelable']);
   });
 
@@ -362,7 +366,7 @@ describe('canceling', () => {
       { carrierCallId: ringing.carrierCallId, status: 'ringing', carrierReason: 'ringing' },
       new Date(clock),
     );
-    expect((await s.user.client.delete(`/api/v1/calls/${ringing.id}`)).body.status).toBe('canceled');
+    expect((await s.user.client.post(`/api/v1/calls/${ringing.id}/cancel`)).body.status).toBe('canceled');
 
     const answered = await placed(s);
     await applyCarrierStatus(
@@ -372,7 +376,7 @@ describe('canceling', () => {
       new Date(clock),
     );
     const hangUpsBefore = dialer.hangUps.length;
-    const refused = await s.user.client.delete(`/api/v1/calls/${answered.id}`);
+    const refused = await s.user.client.post(`/api/v1/calls/${answered.id}/cancel`);
     expect([refused.status, refused.body.error.code]).toEqual([409, 'call_not_cancelable']);
     expect(dialer.hangUps).toHaveLength(hangUpsBefore);
     expect((await s.user.client.get(`/api/v1/calls/${answered.id}`)).body.status).toBe('in_progress');
@@ -391,7 +395,7 @@ describe('canceling', () => {
     const callId = await dialing;
     dialer.beforeDialAnswers = null;
 
-    const canceled = await s.user.client.delete(`/api/v1/calls/${callId}`);
+    const canceled = await s.user.client.post(`/api/v1/calls/${callId}/cancel`);
     expect([canceled.status, canceled.body.status, canceled.body.carrierCallId]).toEqual([
       200,
       'canceled',
@@ -412,7 +416,7 @@ describe('canceling', () => {
     const s = await setUp('cancel-fails');
     const call = await placed(s);
     dialer.hangUpError = 'carrier unreachable';
-    const response = await s.user.client.delete(`/api/v1/calls/${call.id}`).finally(() => {
+    const response = await s.user.client.post(`/api/v1/calls/${call.id}/cancel`).finally(() => {
       dialer.hangUpError = null;
     });
     expect([response.status, response.body.error.code]).toEqual([502, 'hang_up_failed']);
@@ -426,7 +430,7 @@ describe('reading and listing', () => {
     const first = await placed(s);
     clock += 1_000;
     const second = await placed(s);
-    await s.user.client.delete(`/api/v1/calls/${first.id}`);
+    await s.user.client.post(`/api/v1/calls/${first.id}/cancel`);
     const other = await setUp('list-other');
     const foreign = await placed(other);
 
@@ -452,6 +456,7 @@ describe('reading and listing', () => {
     for (const response of [
       await s.user.client.get(`/api/v1/calls/${foreign.id}`),
       await s.user.client.delete(`/api/v1/calls/${foreign.id}`),
+      await s.user.client.post(`/api/v1/calls/${foreign.id}/cancel`),
     ]) {
       expect([response.status, response.body.error.code]).toEqual([404, 'call_not_found']);
     }
@@ -491,13 +496,14 @@ describe('reading and listing', () => {
 });
 
 describe('who may place calls', () => {
-  it('a viewer reads calls but cannot place or cancel them', async () => {
+  it('a viewer reads calls but cannot place, cancel or erase them', async () => {
     const s = await setUp('roles');
     const call = await placed(s);
     const viewer = await addMember(h, s.user, 'viewer');
     expect((await viewer.client.get(`/api/v1/calls/${call.id}`)).status).toBe(200);
     for (const response of [
       await place(s, {}, viewer.client),
+      await viewer.client.post(`/api/v1/calls/${call.id}/cancel`),
       await viewer.client.delete(`/api/v1/calls/${call.id}`),
     ])
       expect([response.status, response.body.error.code]).toEqual([403, 'forbidden']);
@@ -515,8 +521,9 @@ describe('who may place calls', () => {
     expect((await reader.get(`/api/v1/calls/${call.body.id}`)).status).toBe(200);
     expect((await reader.get('/api/v1/calls')).body.data).toHaveLength(1);
     expect((await place(s, {}, reader)).status).toBe(403);
+    expect((await reader.post(`/api/v1/calls/${call.body.id}/cancel`)).status).toBe(403);
     expect((await reader.delete(`/api/v1/calls/${call.body.id}`)).status).toBe(403);
     expect((await agentsOnly.get('/api/v1/calls')).status).toBe(403);
-    expect((await writer.delete(`/api/v1/calls/${call.body.id}`)).body.status).toBe('canceled');
+    expect((await writer.post(`/api/v1/calls/${call.body.id}/cancel`)).body.status).toBe('canceled');
   });
 });

@@ -1,9 +1,37 @@
-// /api/v1/calls: place outbound calls, read and list the organization's calls, cancel one before it is
-// answered. Thin: validate, call one verb, answer.
-import { Call, CallsQuery, CreateCallBody, IdParams, pageOf } from '@parley/contracts';
-import { cancelCall, createOutboundCall, getCall, listCalls } from '@parley/services';
+// /api/v1/calls: place outbound calls; the call history (filtered, sorted, paged, exported as CSV); one
+// call with its timeline, transcript and recording (by byte range, stereo or mixed); cancel one before it
+// is answered; erase one. Thin: validate, call one verb, answer.
+import { Readable } from 'node:stream';
+import {
+  Call,
+  CallDetail,
+  CallEvent,
+  CallEventsQuery,
+  CallFilters,
+  callPageOf,
+  CallsQuery,
+  CallTranscript,
+  CreateCallBody,
+  IdParams,
+  RecordingQuery,
+} from '@parley/contracts';
+import {
+  cancelCall,
+  createOutboundCall,
+  eraseCall,
+  exportCalls,
+  getCall,
+  getCallTranscript,
+  listCallEvents,
+  listCalls,
+  openCallRecording,
+  ServiceError,
+} from '@parley/services';
+import { z } from 'zod';
 import { organizationContext } from '../../plugins/auth.js';
 import type { RouteModule } from '../../types.js';
+import { byteRange } from './byte-range.js';
+import { callsCsv } from './calls-csv.js';
 
 export const callRoutes: RouteModule = (app, { deps }) => {
   const tags = ['calls'];
@@ -25,20 +53,97 @@ export const callRoutes: RouteModule = (app, { deps }) => {
     {
       schema: {
         tags,
-        summary: 'List calls, newest first, by status, direction, agent or creation time',
+        summary:
+          'List calls by agent, status, direction, carrier, number, dates, end reason, duration or words said',
         querystring: CallsQuery,
-        response: { 200: pageOf(Call) },
+        response: { 200: callPageOf(Call) },
       },
     },
     async (request) => listCalls(await organizationContext(deps, request), request.query),
   );
   app.get(
+    '/calls/export.csv',
+    {
+      schema: {
+        tags,
+        summary: 'The calls the list filters select, as CSV, streamed (columns in docs/api.md)',
+        querystring: CallFilters,
+      },
+    },
+    async (request, reply) => {
+      const rows = exportCalls(await organizationContext(deps, request), request.query);
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="calls.csv"')
+        .send(Readable.from(callsCsv(rows)));
+    },
+  );
+  app.get(
     '/calls/:id',
-    { schema: { tags, summary: 'Get a call', params: IdParams, response: { 200: Call } } },
+    { schema: { tags, summary: 'Get a call', params: IdParams, response: { 200: CallDetail } } },
     async (request) => getCall(await organizationContext(deps, request), request.params.id),
   );
-  app.delete(
-    '/calls/:id',
+  app.get(
+    '/calls/:id/events',
+    {
+      schema: {
+        tags,
+        summary: 'The call’s timeline, in order (paged by `seq`, optionally by type)',
+        params: IdParams,
+        querystring: CallEventsQuery,
+        response: { 200: callPageOf(CallEvent) },
+      },
+    },
+    async (request) =>
+      listCallEvents(await organizationContext(deps, request), request.params.id, request.query),
+  );
+  app.get(
+    '/calls/:id/transcript',
+    {
+      schema: {
+        tags,
+        summary: 'What was said on the call, turn by turn',
+        params: IdParams,
+        response: { 200: CallTranscript },
+      },
+    },
+    async (request) => getCallTranscript(await organizationContext(deps, request), request.params.id),
+  );
+  app.get(
+    '/calls/:id/recording',
+    {
+      schema: {
+        tags,
+        summary: 'The call’s recording as WAV, stereo (caller left, agent right) or mixed; honours `Range`',
+        params: IdParams,
+        querystring: RecordingQuery,
+      },
+    },
+    async (request, reply) => {
+      const file = await openCallRecording(
+        await organizationContext(deps, request),
+        request.params.id,
+        request.query.channels,
+      );
+      reply.header('accept-ranges', 'bytes');
+      const range = byteRange(request.headers.range, file.sizeBytes);
+      if (range === 'unsatisfiable') {
+        reply.header('content-range', `bytes */${file.sizeBytes}`);
+        throw new ServiceError('range_not_satisfiable', 'The requested range is outside the recording', {
+          sizeBytes: file.sizeBytes,
+        });
+      }
+      const { start, end } = range ?? { start: 0, end: file.sizeBytes - 1 };
+      if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${file.sizeBytes}`);
+      return reply
+        .header('content-type', 'audio/wav')
+        .header('content-length', end - start + 1)
+        .header('content-disposition', `inline; filename="${file.fileName}"`)
+        .send(Readable.from(file.read(start, end)));
+    },
+  );
+  app.post(
+    '/calls/:id/cancel',
     {
       schema: {
         tags,
@@ -48,5 +153,21 @@ export const callRoutes: RouteModule = (app, { deps }) => {
       },
     },
     async (request) => cancelCall(await organizationContext(deps, request), request.params.id),
+  );
+  app.delete(
+    '/calls/:id',
+    {
+      schema: {
+        tags,
+        summary:
+          'Erase a call: its record, events, transcript, leads and recording (cancels it first if unanswered)',
+        params: IdParams,
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      await eraseCall(await organizationContext(deps, request), request.params.id);
+      return reply.code(204).send(null);
+    },
   );
 };

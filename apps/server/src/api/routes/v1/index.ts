@@ -13,6 +13,8 @@ import { phoneNumberRoutes } from './phone-numbers.js';
 import { callRoutes } from './calls.js';
 import { toolRoutes } from './tools.js';
 import { leadRoutes } from './leads.js';
+import { webhookEndpointRoutes } from './webhook-endpoints.js';
+import { analyticsRoutes } from './analytics.js';
 
 /** Every /api/v1 resource; a new resource adds its module here. */
 export const V1_ROUTES: RouteModule[] = [
@@ -30,4 +32,6 @@ export const V1_ROUTES: RouteModule[] = [
   callRoutes,
   toolRoutes,
   leadRoutes,
+  webhookEndpointRoutes,
+  analyticsRoutes,
 ];

@@ -1,0 +1,1 @@
+export { summarizeCalls } from './summarize-calls.js';
