@@ -19,11 +19,21 @@ export async function openCallRecording(
   channels: RecordingQuery['channels'],
 ): Promise<CallRecordingFile> {
   authorize(ctx, 'calls:read');
-  const row = await findCall(ctx.db, ctx.organizationId, callId);
-  if (!row.recordingPath) throw notFound();
+  return openRecordingFile(await findCall(ctx.db, ctx.organizationId, callId), channels);
+}
+
+/**
+ * A call's stored recording, once the caller has decided who may read it (a member of the organization,
+ * or the holder of a signed link): the one place that turns a call row into bytes to serve.
+ */
+export async function openRecordingFile(
+  call: { id: string; recordingPath: string | null },
+  channels: RecordingQuery['channels'],
+): Promise<CallRecordingFile> {
+  if (!call.recordingPath) throw notFound();
   try {
-    const bytes = await recordingBytes(row.recordingPath, channels);
-    return { ...bytes, fileName: `${row.id}${channels === 'mixed' ? '-mixed' : ''}.wav` };
+    const bytes = await recordingBytes(call.recordingPath, channels);
+    return { ...bytes, fileName: `${call.id}${channels === 'mixed' ? '-mixed' : ''}.wav` };
   } catch (error) {
     // Its file is gone (erased, or the disk was cleaned): there is nothing to serve.
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound();

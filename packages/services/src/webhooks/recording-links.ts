@@ -1,5 +1,6 @@
 // Links to a call's recording that work without an API key, for the end-of-call webhook: an HMAC under
-// a key derived from the instance secret (never the secret itself) over the call id and the expiry.
+// a key derived from the instance secret (never the secret itself) over the call id and the expiry. The
+// query's `channels` is left unsigned: stereo or mixed, it is the same recording the link grants.
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /** A link is valid for a day after it was made (each delivery attempt makes a fresh one). */

@@ -25,13 +25,12 @@ import {
   listCallEvents,
   listCalls,
   openCallRecording,
-  ServiceError,
 } from '@parley/services';
 import { z } from 'zod';
 import { organizationContext } from '../../plugins/auth.js';
 import type { RouteModule } from '../../types.js';
-import { byteRange } from './byte-range.js';
 import { callsCsv } from './calls-csv.js';
+import { sendRecording } from './recording-response.js';
 
 export const callRoutes: RouteModule = (app, { deps }) => {
   const tags = ['calls'];
@@ -125,21 +124,7 @@ export const callRoutes: RouteModule = (app, { deps }) => {
         request.params.id,
         request.query.channels,
       );
-      reply.header('accept-ranges', 'bytes');
-      const range = byteRange(request.headers.range, file.sizeBytes);
-      if (range === 'unsatisfiable') {
-        reply.header('content-range', `bytes */${file.sizeBytes}`);
-        throw new ServiceError('range_not_satisfiable', 'The requested range is outside the recording', {
-          sizeBytes: file.sizeBytes,
-        });
-      }
-      const { start, end } = range ?? { start: 0, end: file.sizeBytes - 1 };
-      if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${file.sizeBytes}`);
-      return reply
-        .header('content-type', 'audio/wav')
-        .header('content-length', end - start + 1)
-        .header('content-disposition', `inline; filename="${file.fileName}"`)
-        .send(Readable.from(file.read(start, end)));
+      return sendRecording(request, reply, file);
     },
   );
   app.post(
