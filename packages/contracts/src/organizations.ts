@@ -2,13 +2,37 @@ import { z } from 'zod';
 import { Email, Id, Name, Timestamp } from './common.js';
 import { MyOrganization, Role } from './auth.js';
 
+/** Days a call's data is kept after the call ended; null keeps it forever. */
+export const RetentionDays = z
+  .number()
+  .int()
+  .min(1)
+  .max(3650)
+  .nullable()
+  .describe('Days kept after the call ended (1–3650); null keeps it forever.');
+
 export const Organization = z
-  .object({ id: Id, name: z.string(), suspended: z.boolean(), createdAt: Timestamp })
+  .object({
+    id: Id,
+    name: z.string(),
+    suspended: z.boolean(),
+    recordingRetentionDays: RetentionDays,
+    transcriptRetentionDays: RetentionDays,
+    createdAt: Timestamp,
+  })
   .meta({ id: 'Organization' });
 export type Organization = z.infer<typeof Organization>;
 
 export const CreateOrganizationBody = z.strictObject({ name: Name });
-export const UpdateOrganizationBody = z.strictObject({ name: Name });
+/** Only the fields sent change. */
+export const UpdateOrganizationBody = z
+  .strictObject({
+    name: Name.optional(),
+    recordingRetentionDays: RetentionDays.optional(),
+    transcriptRetentionDays: RetentionDays.optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, 'must change at least one field');
+export type UpdateOrganizationBody = z.infer<typeof UpdateOrganizationBody>;
 export const TransferOwnershipBody = z.strictObject({ userId: Id });
 
 export const Member = z

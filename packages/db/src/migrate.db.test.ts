@@ -7,7 +7,8 @@ import { DirectoryLockedError } from './directory-lock.js';
 import { MIGRATIONS_FOLDER, loadMigrations, migrate, migrationState } from './migrate.js';
 import { queryRows } from './query.js';
 import { sql } from 'drizzle-orm';
-import { agents, agentVersions, organizations } from './schema.js';
+import { agents, agentVersions } from './schema.js';
+import { uuidv7 } from './ids.js';
 import { createTestDatabase, createThrowawayPostgres, testDatabaseKind } from './testing.js';
 
 const handles: DatabaseHandle[] = [];
@@ -44,7 +45,11 @@ describe('migrations', () => {
       handles.push(handle);
       await migrate(handle.db, dir);
 
-      const [org] = await handle.db.insert(organizations).values({ name: 'Old' }).returning();
+      // Raw SQL: the schema's insert would name columns later migrations add.
+      const [org] = await queryRows<{ id: string }>(
+        handle.db,
+        sql`insert into organizations (id, name) values (${uuidv7()}, 'Old') returning id`,
+      );
       const toolA = '01900000-0000-7000-8000-00000000000a';
       const toolB = '01900000-0000-7000-8000-00000000000b';
       const [withTools] = await handle.db

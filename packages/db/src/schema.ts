@@ -30,6 +30,10 @@ export const organizations = pgTable('organizations', {
   name: text('name').notNull(),
   suspendedAt: timestamp('suspended_at', { withTimezone: true }),
   suspendedReason: text('suspended_reason'),
+  /** Days a call's recording is kept after the call; null keeps it forever. */
+  recordingRetentionDays: integer('recording_retention_days'),
+  /** Days a call's transcript (and spoken-text events) is kept after the call; null keeps it forever. */
+  transcriptRetentionDays: integer('transcript_retention_days'),
   createdAt: createdAt(),
 });
 

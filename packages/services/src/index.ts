@@ -106,3 +106,5 @@ export { getCallTranscript } from './calls/get-call-transcript.js';
 export { openCallRecording, type CallRecordingFile } from './calls/open-call-recording.js';
 export * from './webhooks/index.js';
 export * from './analytics/index.js';
+export * from './retention/purge-expired-call-data.js';
+export { updateOrganization } from './organizations/manage.js';

@@ -7,6 +7,7 @@ import { buildApp } from '../api/app.js';
 import { publicUrlOf, type Config } from '../config.js';
 import { recordingLinkRoutes } from '../api/routes/v1/recordings.js';
 import { startWebhookWorker } from '../jobs/webhook-worker.js';
+import { startRetentionJob } from '../jobs/retention-job.js';
 import { createCallCommandBus } from '../live/create-call-command-bus.js';
 import { createLogger } from '../logger.js';
 import { openRuntime, readiness } from '../runtime.js';
@@ -97,6 +98,9 @@ export async function serve(config: Config): Promise<void> {
           recordingLinks,
           logger,
         });
+  // Retention, like webhooks, is the API processes' work.
+  const retentionJob =
+    config.PARLEY_ROLE === 'runtime' ? null : startRetentionJob({ db: runtime.deps.db, logger });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -109,6 +113,7 @@ export async function serve(config: Config): Promise<void> {
       // Calls in progress are ended (and written) before the sockets and the database go away.
       await voice?.close();
       await webhookWorker?.stop();
+      await retentionJob?.stop();
       await app.close();
       await commands.close();
       await redis?.quit();

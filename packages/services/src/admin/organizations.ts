@@ -28,7 +28,10 @@ const usageColumns = {
     ),
 };
 
-type Row = typeof organizations.$inferSelect & { members: number; agents: number; apiKeys: number };
+type Row = Pick<
+  typeof organizations.$inferSelect,
+  'id' | 'name' | 'suspendedAt' | 'suspendedReason' | 'createdAt'
+> & { members: number; agents: number; apiKeys: number };
 
 function toAdminOrganization(row: Row): AdminOrganization {
   return {

@@ -1,4 +1,4 @@
-import type { Organization } from '@parley/contracts';
+import type { Organization, UpdateOrganizationBody } from '@parley/contracts';
 import { and, eq, memberships, organizations } from '@parley/db';
 import { audit, auditInOrganization } from '../audit.js';
 import { authorize, type OrgContext } from '../context.js';
@@ -14,24 +14,45 @@ export async function getOrganization(ctx: OrgContext): Promise<Organization> {
   return toOrganization(row);
 }
 
-export async function renameOrganization(ctx: OrgContext, input: { name: string }): Promise<Organization> {
+/** Renames the organization and sets its retention periods; only the fields given change. */
+export async function updateOrganization(
+  ctx: OrgContext,
+  input: UpdateOrganizationBody,
+): Promise<Organization> {
   authorize(ctx, 'organization:update');
   return ctx.db.transaction(async (tx) => {
     const before = await lockOrganization(tx, ctx.organizationId);
+    const changes = {
+      ...(input.name === undefined ? {} : { name: input.name }),
+      ...(input.recordingRetentionDays === undefined
+        ? {}
+        : { recordingRetentionDays: input.recordingRetentionDays }),
+      ...(input.transcriptRetentionDays === undefined
+        ? {}
+        : { transcriptRetentionDays: input.transcriptRetentionDays }),
+    };
     const [row] = await tx
       .update(organizations)
-      .set({ name: input.name })
+      .set(changes)
       .where(eq(organizations.id, ctx.organizationId))
       .returning();
     if (!row) throw new ServiceError('organization_not_found', 'Organization not found');
+    const details: Record<string, { from: unknown; to: unknown }> = {};
+    for (const field of Object.keys(changes) as (keyof typeof changes)[]) {
+      if (before[field] !== row[field]) details[field] = { from: before[field], to: row[field] };
+    }
     await auditInOrganization(tx, ctx, {
       action: 'organization.update',
       targetType: 'organization',
       targetId: row.id,
-      details: { name: { from: before.name, to: row.name } },
+      details,
     });
     return toOrganization(row);
   });
+}
+
+export function renameOrganization(ctx: OrgContext, input: { name: string }): Promise<Organization> {
+  return updateOrganization(ctx, { name: input.name });
 }
 
 /**

@@ -4,7 +4,14 @@ import { ServiceError } from '../errors.js';
 import { iso, isoOrNull } from '../pagination.js';
 
 export function toOrganization(row: typeof organizations.$inferSelect): Organization {
-  return { id: row.id, name: row.name, suspended: row.suspendedAt !== null, createdAt: iso(row.createdAt) };
+  return {
+    id: row.id,
+    name: row.name,
+    suspended: row.suspendedAt !== null,
+    recordingRetentionDays: row.recordingRetentionDays,
+    transcriptRetentionDays: row.transcriptRetentionDays,
+    createdAt: iso(row.createdAt),
+  };
 }
 
 export function toInvitation(row: typeof invitations.$inferSelect): Invitation {

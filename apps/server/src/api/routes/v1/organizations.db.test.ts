@@ -29,6 +29,8 @@ describe('creating organizations', () => {
       id: expect.any(String),
       name: 'Second Org',
       suspended: false,
+      recordingRetentionDays: null,
+      transcriptRetentionDays: null,
       createdAt: expect.any(String),
     });
     const me = await user.client.get('/api/v1/me');
@@ -125,6 +127,45 @@ describe('the current organization', () => {
     expect(bad.body.error.details).toEqual([
       { path: 'body.name', message: 'must be at most 200 characters' },
     ]);
+  });
+
+  it('sets and clears the retention periods (admin and owner, 1–3650 days) and audits the change', async () => {
+    const owner = await h.signup('retainer');
+    const member = await addMember(h, owner, 'member');
+    const set = await owner.client.patch('/api/v1/organization', {
+      recordingRetentionDays: 30,
+      transcriptRetentionDays: 7,
+    });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({
+      name: 'retainer org',
+      recordingRetentionDays: 30,
+      transcriptRetentionDays: 7,
+    });
+    expect((await member.client.get('/api/v1/organization')).body).toMatchObject({
+      recordingRetentionDays: 30,
+      transcriptRetentionDays: 7,
+    });
+    const [row] = await auditRows(h.database, owner.organizationId, 'organization.update');
+    expect(row?.details).toEqual({
+      recordingRetentionDays: { from: null, to: 30 },
+      transcriptRetentionDays: { from: null, to: 7 },
+    });
+
+    // null keeps everything again; the field not sent stays as it was.
+    const cleared = await owner.client.patch('/api/v1/organization', { recordingRetentionDays: null });
+    expect(cleared.body).toMatchObject({ recordingRetentionDays: null, transcriptRetentionDays: 7 });
+
+    for (const days of [0, 3651, 1.5, '30']) {
+      const bad = await owner.client.patch('/api/v1/organization', { transcriptRetentionDays: days });
+      expect(bad.status, `transcriptRetentionDays: ${days}`).toBe(400);
+      expect(bad.body.error.details[0].path).toBe('body.transcriptRetentionDays');
+    }
+    expect((await owner.client.patch('/api/v1/organization', {})).status).toBe(400);
+
+    const refused = await member.client.patch('/api/v1/organization', { transcriptRetentionDays: 1 });
+    expect(refused.status).toBe(403);
+    expect((await owner.client.get('/api/v1/organization')).body.transcriptRetentionDays).toBe(7);
   });
 
   it('a suspended organization can be read but not renamed', async () => {

@@ -10,8 +10,8 @@ import {
   createOrganization,
   deleteOrganization,
   getOrganization,
-  renameOrganization,
   transferOwnership,
+  updateOrganization,
 } from '@parley/services';
 import { organizationContext, serviceContext } from '../../plugins/auth.js';
 import type { RouteModule } from '../../types.js';
@@ -42,12 +42,12 @@ export const organizationRoutes: RouteModule = (app, { deps }) => {
     {
       schema: {
         tags,
-        summary: 'Rename the current organization (admin or owner)',
+        summary: 'Rename the current organization or set its retention periods (admin or owner)',
         body: UpdateOrganizationBody,
         response: { 200: Organization },
       },
     },
-    async (request) => renameOrganization(await organizationContext(deps, request), request.body),
+    async (request) => updateOrganization(await organizationContext(deps, request), request.body),
   );
   app.delete(
     '/organization',
