@@ -75,6 +75,23 @@ async function inBatch<T>(db: Database, work: (tx: Executor) => Promise<T>): Pro
   });
 }
 
+/**
+ * Runs `batch` in a locked transaction of its own until one finds fewer than `batchSize` rows, so a
+ * big backlog never holds a long lock. Each batch says how many rows it found and how many it purged.
+ */
+async function inBatchesUntilDone(
+  db: Database,
+  batchSize: number,
+  batch: (tx: Executor) => Promise<{ found: number; purged: number }>,
+): Promise<number> {
+  let purged = 0;
+  for (;;) {
+    const result = await inBatch(db, batch);
+    purged += result.purged;
+    if (result.found < batchSize) return purged;
+  }
+}
+
 const spokenEvent = sql`${callEvents.type} not in (${sql.join(
   RETAINED_EVENT_TYPES.map((type) => sql`${type}`),
   sql`, `,
@@ -97,47 +114,42 @@ async function purgeRecordings(
   options: PurgeExpiredCallDataOptions,
 ): Promise<number> {
   const batchSize = options.batchSize ?? 500;
-  let purged = 0;
   // Keyset over call ids: a file that cannot be removed is skipped, never selected again this run.
   let after = '00000000-0000-0000-0000-000000000000';
-  for (;;) {
-    const done = await inBatch(db, async (tx) => {
-      const rows = await tx
-        .select({ id: calls.id, recordingPath: calls.recordingPath })
-        .from(calls)
-        .where(
-          and(
-            eq(calls.organizationId, organizationId),
-            isNotNull(calls.recordingPath),
-            endedBefore(cutoff),
-            gt(calls.id, after),
-          ),
-        )
-        .orderBy(calls.id)
-        .limit(batchSize)
-        .for('update');
-      const removed: string[] = [];
-      for (const row of rows) {
-        try {
-          // Inside the transaction: a failed commit leaves a row whose file answers "not found".
-          await removeFile(row.recordingPath!);
-          removed.push(row.id);
-        } catch (error) {
-          options.onFileError?.(error, row.id);
-        }
+  return inBatchesUntilDone(db, batchSize, async (tx) => {
+    const rows = await tx
+      .select({ id: calls.id, recordingPath: calls.recordingPath })
+      .from(calls)
+      .where(
+        and(
+          eq(calls.organizationId, organizationId),
+          isNotNull(calls.recordingPath),
+          endedBefore(cutoff),
+          gt(calls.id, after),
+        ),
+      )
+      .orderBy(calls.id)
+      .limit(batchSize)
+      .for('update');
+    const removed: string[] = [];
+    for (const row of rows) {
+      try {
+        // Inside the transaction: a failed commit leaves a row whose file answers "not found".
+        await removeFile(row.recordingPath!);
+        removed.push(row.id);
+      } catch (error) {
+        options.onFileError?.(error, row.id);
       }
-      if (removed.length > 0) {
-        await tx
-          .update(calls)
-          .set({ recordingPath: null, recordingDurationMs: null })
-          .where(inArray(calls.id, removed));
-      }
-      purged += removed.length;
-      after = rows.at(-1)?.id ?? after;
-      return rows.length < batchSize;
-    });
-    if (done) return purged;
-  }
+    }
+    if (removed.length > 0) {
+      await tx
+        .update(calls)
+        .set({ recordingPath: null, recordingDurationMs: null })
+        .where(inArray(calls.id, removed));
+    }
+    after = rows.at(-1)?.id ?? after;
+    return { found: rows.length, purged: removed.length };
+  });
 }
 
 async function purgeTranscripts(
@@ -146,35 +158,30 @@ async function purgeTranscripts(
   cutoff: Date,
   batchSize: number,
 ): Promise<number> {
-  let purged = 0;
-  for (;;) {
-    const done = await inBatch(db, async (tx) => {
-      // Only calls with something left to purge: a second run finds none.
-      const rows = await tx
-        .select({ id: calls.id })
-        .from(calls)
-        .where(
-          and(
-            eq(calls.organizationId, organizationId),
-            endedBefore(cutoff),
-            or(
-              sql`exists (select 1 from ${transcriptTurns} where ${transcriptTurns.callId} = ${calls.id})`,
-              sql`exists (select 1 from ${callEvents} where ${callEvents.callId} = ${calls.id} and ${spokenEvent})`,
-            ),
+  return inBatchesUntilDone(db, batchSize, async (tx) => {
+    // Only calls with something left to purge: a second run finds none.
+    const rows = await tx
+      .select({ id: calls.id })
+      .from(calls)
+      .where(
+        and(
+          eq(calls.organizationId, organizationId),
+          endedBefore(cutoff),
+          or(
+            sql`exists (select 1 from ${transcriptTurns} where ${transcriptTurns.callId} = ${calls.id})`,
+            sql`exists (select 1 from ${callEvents} where ${callEvents.callId} = ${calls.id} and ${spokenEvent})`,
           ),
-        )
-        .orderBy(calls.id)
-        .limit(batchSize);
-      const ids = rows.map((r) => r.id);
-      if (ids.length > 0) {
-        await tx.delete(transcriptTurns).where(inArray(transcriptTurns.callId, ids));
-        await tx.delete(callEvents).where(and(inArray(callEvents.callId, ids), spokenEvent));
-      }
-      purged += ids.length;
-      return ids.length < batchSize;
-    });
-    if (done) return purged;
-  }
+        ),
+      )
+      .orderBy(calls.id)
+      .limit(batchSize);
+    const ids = rows.map((r) => r.id);
+    if (ids.length > 0) {
+      await tx.delete(transcriptTurns).where(inArray(transcriptTurns.callId, ids));
+      await tx.delete(callEvents).where(and(inArray(callEvents.callId, ids), spokenEvent));
+    }
+    return { found: ids.length, purged: ids.length };
+  });
 }
 
 /**
@@ -187,30 +194,25 @@ async function purgeDeliveries(
   cutoff: Date,
   batchSize: number,
 ): Promise<number> {
-  let purged = 0;
-  for (;;) {
-    const done = await inBatch(db, async (tx) => {
-      const due = tx
-        .select({ id: webhookDeliveries.id })
-        .from(webhookDeliveries)
-        .where(
-          and(
-            eq(webhookDeliveries.organizationId, organizationId),
-            inArray(webhookDeliveries.status, ['succeeded', 'abandoned']),
-            sql`${webhookDeliveries.createdAt} < ${cutoff}`,
-            sql`${webhookDeliveries.payload}->'data' ? 'callId'`,
-          ),
-        )
-        .limit(batchSize);
-      const deleted = await tx
-        .delete(webhookDeliveries)
-        .where(inArray(webhookDeliveries.id, due))
-        .returning({ id: webhookDeliveries.id });
-      purged += deleted.length;
-      return deleted.length < batchSize;
-    });
-    if (done) return purged;
-  }
+  return inBatchesUntilDone(db, batchSize, async (tx) => {
+    const due = tx
+      .select({ id: webhookDeliveries.id })
+      .from(webhookDeliveries)
+      .where(
+        and(
+          eq(webhookDeliveries.organizationId, organizationId),
+          inArray(webhookDeliveries.status, ['succeeded', 'abandoned']),
+          sql`${webhookDeliveries.createdAt} < ${cutoff}`,
+          sql`${webhookDeliveries.payload}->'data' ? 'callId'`,
+        ),
+      )
+      .limit(batchSize);
+    const deleted = await tx
+      .delete(webhookDeliveries)
+      .where(inArray(webhookDeliveries.id, due))
+      .returning({ id: webhookDeliveries.id });
+    return { found: deleted.length, purged: deleted.length };
+  });
 }
 
 export async function purgeExpiredCallData(
