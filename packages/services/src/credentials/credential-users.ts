@@ -1,16 +1,15 @@
 import {
-  agents,
-  agentVersions,
+  type agents,
+  type agentVersions,
   and,
   eq,
-  isNull,
-  or,
   phoneNumbers,
   sql,
   toolOrganizationSettings,
   tools,
   type Executor,
 } from '@parley/db';
+import { agentsWithLiveConfig } from '../agents/agents-with-live-config.js';
 
 /**
  * Whether an agent config (jsonb) names the credential in its STT, LLM (or an LLM fallback), TTS or
@@ -33,34 +32,13 @@ function referencesCredential(
   )`;
 }
 
-/**
- * The agents whose draft or published version uses a credential: deleting it would break their calls.
- * Older versions do not count; restoring one re-validates its credentials.
- */
-export async function agentsUsingCredential(
+/** The agents whose draft or published version uses a credential: deleting it would break their calls. */
+export function agentsUsingCredential(
   db: Executor,
   organizationId: string,
   credentialId: string,
 ): Promise<string[]> {
-  const rows = await db
-    .select({ id: agents.id })
-    .from(agents)
-    .leftJoin(
-      agentVersions,
-      and(eq(agentVersions.agentId, agents.id), eq(agentVersions.version, agents.publishedVersion)),
-    )
-    .where(
-      and(
-        eq(agents.organizationId, organizationId),
-        isNull(agents.deletedAt),
-        or(
-          referencesCredential(agents.draft, credentialId),
-          referencesCredential(agentVersions.config, credentialId),
-        ),
-      ),
-    )
-    .orderBy(agents.id);
-  return rows.map((r) => r.id);
+  return agentsWithLiveConfig(db, organizationId, (config) => referencesCredential(config, credentialId));
 }
 
 /**
