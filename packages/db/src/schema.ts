@@ -227,6 +227,11 @@ export const phoneNumbers = pgTable(
     name: text('name').notNull(),
     credentialId: uuid('credential_id').references(() => credentials.id, { onDelete: 'restrict' }),
     inboundAgentId: uuid('inbound_agent_id').references(() => agents.id, { onDelete: 'set null' }),
+    /**
+     * The inbound "assistant request" hook: before an incoming call starts, the customer's server is
+     * asked which agent takes it (or what to override); null to always use `inboundAgentId`.
+     */
+    assistantRequest: jsonb('assistant_request').$type<Record<string, unknown>>(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -243,6 +248,19 @@ export const runtimes = pgTable('runtimes', {
   startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
   heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
   draining: boolean('draining').notNull().default(false),
+  /** `all` (parley serve) or `runtime` (--role runtime). */
+  role: text('role').notNull().default('all'),
+  version: text('version').notNull().default(''),
+  host: text('host').notNull().default(''),
+  /**
+   * Where carriers reach this runtime's media sockets (its own public base URL); null when it is the
+   * instance's public URL (one runtime, or a load balancer that keeps a call on one process).
+   */
+  mediaUrl: text('media_url'),
+  /** The calls it carried at its last heartbeat. */
+  activeCalls: integer('active_calls').notNull().default(0),
+  /** When it was asked to drain; null when it takes new calls. */
+  drainingSince: timestamp('draining_since', { withTimezone: true }),
 });
 
 export const calls = pgTable(
