@@ -1,10 +1,12 @@
-// `npm run bench`: the benchmark of ../shared/reference/benchmarks.md, rows a, a2, b, c, d and f.
+// `npm run bench`: the benchmark of ../shared/reference/benchmarks.md, rows a, a2, b, c, d, e, e2 and f.
 // Short mode (default, about a minute) for development; `--full` for the reference's durations and
 // loads. Prints one table against the bars and writes bench/results/latest.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { apiThroughputRow, apiUnderVoiceRow, type ApiRowOptions } from './api-load.js';
 import { onsetOffsetMs } from './calls.js';
 import { loadScenario } from './load.js';
+import { deadlineMisses, type DeadlineMisses } from './misses.js';
 import { startRuntime } from './runtime-process.js';
 import { acceptScenario, bargeInScenario, latencyScenario } from './scenarios.js';
 import { startSimulators } from './sims.js';
@@ -21,11 +23,23 @@ const { values } = parseArgs({
     'no-interrupt-phrases': { type: 'boolean', default: false },
     /** Row c's soak: hold the load this many minutes (the reference says 60) and report RSS growth. */
     'soak-minutes': { type: 'string' },
+    /** Row e: the counted seconds of the closed-loop API run (the reference says 60), its warm-up and connections. */
+    'api-seconds': { type: 'string' },
+    'api-warmup-seconds': { type: 'string' },
+    'api-connections': { type: 'string' },
+    /** Row e2: the fixed API rate sent while the voice load runs. */
+    'api-rate': { type: 'string' },
+    /** Where row e creates (and drops) its own database; the role must be allowed to create databases. */
+    'api-database-url': { type: 'string' },
+    /** The API server's LOG_LEVEL (info, its default, logs every request). */
+    'api-log-level': { type: 'string' },
   },
 });
 
 const full = values.full ?? false;
-const only = new Set((values.only ?? 'a,d,f,b').split(','));
+const only = new Set((values.only ?? 'e,a,d,f,b,e2').split(','));
+/** Rows that need the voice runtime and the provider simulators. */
+const VOICE_ROWS = ['a', 'a2', 'b', 'c', 'd', 'f', 'e2'];
 const MODE = full
   ? {
       latencyCalls: 10,
@@ -55,6 +69,23 @@ if (values['soak-minutes']) MODE.loadMs = Number(values['soak-minutes']) * 60_00
 // The reference checks RSS 60 s after the last call (the full run's setting).
 if (values['settle-seconds']) MODE.settleMs = Number(values['settle-seconds']) * 1000;
 
+const API: ApiRowOptions = {
+  adminDatabaseUrl:
+    values['api-database-url'] ??
+    process.env['BENCH_DATABASE_URL'] ??
+    'postgres://postgres@127.0.0.1:5432/postgres',
+  // The largest PARLEY_API_RATE_LIMIT_PER_MINUTE accepts: far above what one key sends in a run, so the
+  // limiter still runs (its cost is measured) but never answers 429.
+  rateLimitPerMinute: 1_000_000,
+  logLevel: values['api-log-level'] ?? 'info',
+  seedAgents: 300,
+  connections: Number(values['api-connections'] ?? 50),
+  durationMs: Number(values['api-seconds'] ?? 60) * 1000,
+  warmupMs: Number(values['api-warmup-seconds'] ?? 5) * 1000,
+  seed: 7,
+};
+const API_RATE = Number(values['api-rate'] ?? 200);
+
 const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
 
 interface Row {
@@ -71,6 +102,11 @@ function fmt(d: Distribution): string {
 }
 
 async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const startedAt = new Date().toISOString();
+  // Row e first, before the voice runtime exists: the control plane alone on the machine.
+  if (only.has('e')) rows.push(await apiThroughputRow(API));
+  if (!VOICE_ROWS.some((id) => only.has(id))) return writeResults(rows, startedAt);
   const sims = await startSimulators();
   const runtime = await startRuntime({
     sttUrl: sims.stt.url,
@@ -83,8 +119,7 @@ async function main(): Promise<void> {
   // Warm up (JIT, the shared TTS socket, the VAD session) so the first measured call is not a cold start.
   await acceptScenario(runtime, sims, { sequential: 3, burst: 0 });
   await runtime.report(true);
-  const rows: Row[] = [];
-  const startedAt = new Date().toISOString();
+  let voiceAlone: DeadlineMisses | null = null;
   try {
     if (only.has('a')) {
       await runtime.report(true);
@@ -161,14 +196,8 @@ async function main(): Promise<void> {
         rampMs: MODE.rampMs,
         settleMs: MODE.settleMs,
       });
-      const inbound = load.after.inboundFrames - load.before.inboundFrames;
-      const inboundLate = load.after.inboundLateFrames - load.before.inboundLateFrames;
-      const outbound = load.after.outboundFrames - load.before.outboundFrames;
-      const outboundMiss =
-        load.after.outboundLateFrames +
-        load.after.outboundUnderruns -
-        (load.before.outboundLateFrames + load.before.outboundUnderruns);
-      const missShare = (inboundLate + outboundMiss) / Math.max(1, inbound + outbound);
+      voiceAlone = deadlineMisses(load);
+      const { inbound, inboundLate, outbound, outboundMiss, missShare } = voiceAlone;
       const onset = onsetOffsetMs('interrupt-wait');
       const bargeIn = distribution(load.bargeInClearMs.map((ms) => ms - onset));
       rows.push({
@@ -222,10 +251,26 @@ async function main(): Promise<void> {
         },
       });
     }
+    if (only.has('e2')) {
+      rows.push(
+        await apiUnderVoiceRow(runtime, sims, {
+          ...API,
+          ratePerSecond: API_RATE,
+          calls: MODE.loadCalls,
+          loadMs: MODE.loadMs,
+          rampMs: MODE.rampMs,
+          voiceAlone,
+        }),
+      );
+    }
   } finally {
     await runtime.stop();
     await sims.close();
   }
+  await writeResults(rows, startedAt);
+}
+
+async function writeResults(rows: Row[], startedAt: string): Promise<void> {
   printTable(rows);
   await mkdir(new URL('../results/', import.meta.url), { recursive: true });
   await writeFile(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, publicUrlOf } from './config.js';
+import { ConfigError, parseConfig, publicUrlOf, runtimeMediaUrlOf } from './config.js';
 
 describe('configuration', () => {
   it('has working defaults for the embedded quick start', () => {
@@ -78,5 +78,17 @@ describe('configuration', () => {
       'https://voice.example.com',
     );
     expect(publicUrlOf(parseConfig({ PARLEY_HOST: '0.0.0.0' }), 8080)).toBe('http://localhost:8080');
+  });
+
+  it('reads where carriers reach this process’s media sockets, as a WebSocket URL', () => {
+    expect(runtimeMediaUrlOf(parseConfig({}))).toBeNull();
+    expect(runtimeMediaUrlOf(parseConfig({ PARLEY_RUNTIME_URL: 'https://rt-1.example.com/' }))).toBe(
+      'wss://rt-1.example.com',
+    );
+    expect(runtimeMediaUrlOf(parseConfig({ PARLEY_RUNTIME_URL: 'ws://10.0.0.7:3000' }))).toBe(
+      'ws://10.0.0.7:3000',
+    );
+    for (const bad of ['rt-1.example.com', 'ftp://rt-1.example.com'])
+      expect(() => parseConfig({ PARLEY_RUNTIME_URL: bad }), bad).toThrow(/PARLEY_RUNTIME_URL/);
   });
 });

@@ -26,6 +26,13 @@ export const ConfigSchema = z.object({
     .url({ message: 'must be a URL such as https://parley.example.com' })
     .optional()
     .describe('How users and carriers reach this instance; defaults to http://HOST:PORT.'),
+  PARLEY_RUNTIME_URL: z
+    .url({ message: 'must be a URL such as wss://runtime-1.parley.example.com' })
+    .refine((url) => /^(https?|wss?):\/\//.test(url), 'must be an http(s):// or ws(s):// URL')
+    .optional()
+    .describe(
+      'Where carriers reach the media sockets of this process (its own address, when several processes carry calls); defaults to the public URL.',
+    ),
   PARLEY_DATA_DIR: z
     .string()
     .min(1)
@@ -183,4 +190,13 @@ export function publicUrlOf(config: Config, port = config.PARLEY_PORT): string {
   const host =
     config.PARLEY_HOST === '0.0.0.0' || config.PARLEY_HOST === '::' ? 'localhost' : config.PARLEY_HOST;
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * The base URL carriers open this process's media sockets at (ws:// or wss://, no trailing slash), or
+ * null when it is the public URL (one process, or a load balancer in front of all of them).
+ */
+export function runtimeMediaUrlOf(config: Config): string | null {
+  if (!config.PARLEY_RUNTIME_URL) return null;
+  return config.PARLEY_RUNTIME_URL.replace(/\/+$/, '').replace(/^http/, 'ws');
 }

@@ -30,6 +30,9 @@ import type { TelephonyEnv } from '../src/telephony/telephony-env.js';
 import { CarrierDialer } from '../src/telephony/carrier-dialer.js';
 import { VoiceRuntime } from '../src/telephony/voice-runtime.js';
 import { InProcessCallCommandBus } from '../src/live/in-process-bus.js';
+import { InProcessCallAudioRelay } from '../src/live/call-audio-relay.js';
+import { InProcessLiveEventLog } from '../src/live/in-process-live-event-log.js';
+import type { LiveEventLog } from '../src/live/live-event-log.js';
 
 export const GREETING = 'Hello, thanks for calling Acme. How can I help?';
 export const REPLY = 'We open at nine on Saturdays.';
@@ -62,6 +65,11 @@ export async function startInboundCallWorld(
     carrierApiUrls?: Readonly<Record<string, string>>;
     /** The operator's allow-list for customer URLs (a local pre-call context server, say). */
     allowedHosts?: readonly string[];
+    /**
+     * The live event logs of the runtime and of the API (two processes' over Redis, say); one in
+     * memory for both when absent, as in the embedded default. Closed with the world.
+     */
+    liveEvents?: { runtime: LiveEventLog; api: LiveEventLog };
   } = {},
 ): Promise<InboundCallWorld> {
   const database = await createTestDatabase();
@@ -89,10 +97,18 @@ export async function startInboundCallWorld(
   if (dialer) deps.dialer = dialer;
   // One process: commands for live calls are handed over in memory, as in the embedded default.
   const commands = new InProcessCallCommandBus(logger);
+  // A supervisor's call control takes the same way.
+  deps.callCommands = commands;
+  // Supervisor listen: the audio of calls someone listens to, handed over in memory too.
+  const callAudio = new InProcessCallAudioRelay(logger);
+  const sharedLiveEvents = new InProcessLiveEventLog({ logger });
+  const liveEvents = options.liveEvents ?? { runtime: sharedLiveEvents, api: sharedLiveEvents };
   const voice = await VoiceRuntime.start({
     deps,
     runtimeId: 'test-runtime',
     commands,
+    audio: callAudio,
+    liveEvents: liveEvents.runtime,
     recordingsDir,
     providerUrls: { deepgram: sims.stt.url, openai: sims.llm.url, cartesia: sims.tts.baseUrl },
     logger,
@@ -108,6 +124,8 @@ export async function startInboundCallWorld(
     loginRateLimitPerMinute: 1000,
     checkReady: () => readiness(database),
     extraRoutes: (scope) => mount(scope, { deps, runtime: voice, commands, logger }),
+    liveAudio: { commands, audio: callAudio },
+    liveEvents: liveEvents.api,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -168,6 +186,7 @@ export async function startInboundCallWorld(
       await voice.close();
       await app.close();
       await commands.close();
+      await Promise.all([sharedLiveEvents.close(), liveEvents.runtime.close(), liveEvents.api.close()]);
       await Promise.all([sims.stt.close(), sims.llm.close(), sims.tts.close()]);
       await database.close();
       await rm(recordingsDir, { recursive: true, force: true });

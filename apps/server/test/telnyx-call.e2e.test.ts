@@ -7,7 +7,6 @@
 // issued at dial time, in client_state), the webhooks at the call's own status URL, the conversation,
 // the agent hanging up, or pressing keys and then transferring the call through Call Control, and the
 // calls that never connect keeping Telnyx's hangup cause.
-import websocket from '@fastify/websocket';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { asc, eq, transcriptTurns } from '@parley/db';
 import { createOutboundCall, createPhoneNumber, ServiceError, type OrgContext } from '@parley/services';
@@ -53,7 +52,6 @@ beforeAll(async () => {
   const carrierApiUrls = { telnyx: telnyx.baseUrl };
   world = await startInboundCallWorld(
     async (app, env) => {
-      await app.register(websocket);
       telnyxRoutes(app, env, { carrierApiUrls });
     },
     { carrierApiUrls },

@@ -2,7 +2,6 @@
 // carrier's answering-machine detection when the agent wants it, and on a machine verdict the call
 // hangs up at once or leaves the agent's message after the beep, ending as `voicemail`. A human
 // answer changes nothing.
-import websocket from '@fastify/websocket';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createAgent,
@@ -53,7 +52,6 @@ beforeAll(async () => {
   telnyx = await startTelnyxRestSimulator();
   // Mounted as registerTelephony does, with Telnyx's Call Control (its hang-ups) pointed at the simulator.
   world = await startInboundCallWorld(async (app, env) => {
-    await app.register(websocket);
     await app.register(async (scope) => {
       scope.addContentTypeParser(
         'application/x-www-form-urlencoded',

@@ -226,7 +226,12 @@ export type CallDetail = z.infer<typeof CallDetail>;
 
 export const CallEvent = z
   .object({
-    seq: z.number().int().describe('Position in the call’s timeline, from 1.'),
+    seq: z
+      .number()
+      .int()
+      .describe(
+        'Position in the call’s timeline: the session’s events from 1, the hooks asked before it at -1 (assistant request) and 0 (pre-call context).',
+      ),
     type: z.string().describe('`status`, `transcript.final`, `turn.latency`, `tool.call`, …'),
     atMs: z.number().int().describe('Milliseconds since the call started.'),
     data: z.record(z.string(), z.unknown()),
@@ -239,7 +244,8 @@ export const CallEventsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100).describe('How many events to return (1–500).'),
   cursor: z
     .string()
-    .regex(/^\d{1,10}$/, 'must be the `nextCursor` of the previous page')
+    // -1: the assistant request event comes before the session's own (see docs/telephony.md).
+    .regex(/^-?\d{1,10}$/, 'must be the `nextCursor` of the previous page')
     .optional()
     .describe('The `nextCursor` of the previous page: events after that `seq`.'),
   type: z

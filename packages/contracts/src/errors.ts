@@ -153,6 +153,45 @@ export const ERROR_CODES = {
       'This server cannot place or control calls (no telephony configured); a call it was asked to place ' +
       'is `failed` with end reason `telephony_unavailable`.',
   },
+  runtime_not_found: {
+    status: 404,
+    description: 'No such runtime (it may have stopped and been forgotten).',
+  },
+  no_runtime_available: {
+    status: 503,
+    description:
+      'Every voice runtime is draining or gone, so no new call can be carried; the call (`details.callId`) ' +
+      'is `failed` with end reason `no_runtime_available`. Retry once a runtime takes calls again.',
+  },
+  call_not_live: {
+    status: 409,
+    description:
+      'The call is not live: it is still queued or ringing, or it is over (`details.status` says which). ' +
+      'Only a call in progress can be controlled or listened to.',
+  },
+  call_cannot_transfer: {
+    status: 422,
+    description:
+      'This call cannot be transferred: its carrier (`details.transport`) cannot move a live call, or it ' +
+      'has no phone leg (a browser call).',
+  },
+  hand_off_not_configured: {
+    status: 422,
+    description:
+      'The call’s agent (the version the call runs) has no `hand_off` tool, so there is no person to hand ' +
+      'the call to. Use a `transfer` with a number, or add a hand-off tool to the agent.',
+  },
+  call_control_unavailable: {
+    status: 503,
+    description:
+      'The command could not be sent to the runtime carrying the call (the event bus is unreachable); the ' +
+      'call is unchanged. Retry.',
+  },
+  websocket_required: {
+    status: 426,
+    description:
+      'This route is a WebSocket (supervisor listen): open it with a WebSocket client, not a plain request.',
+  },
   not_ready: { status: 503, description: 'The server is not ready (database unreachable or not migrated).' },
   internal_error: {
     status: 500,

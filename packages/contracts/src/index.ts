@@ -15,3 +15,6 @@ export * from './tools.js';
 export * from './leads.js';
 export * from './webhooks.js';
 export * from './analytics.js';
+export * from './live-events.js';
+export * from './runtimes.js';
+export * from './call-control.js';

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { Id, Name, PageQuery, Timestamp } from './common.js';
 import type { CredentialProvider } from './credentials.js';
+import { CustomerHeaders } from './http-headers.js';
 
 /**
  * The carriers a number can belong to. Each is also a credential provider: a number's credential
@@ -31,6 +32,41 @@ export const E164 = z
     'must be an E.164 number: + then 8 to 15 digits (the first not 0), with no spaces or dashes, e.g. +14155550100',
   );
 
+/** The carrier waits for Parley's answer while the hook is asked: a short wait, and never a long one. */
+export const ASSISTANT_REQUEST_DEFAULT_TIMEOUT_MS = 1500;
+export const ASSISTANT_REQUEST_MAX_TIMEOUT_MS = 5000;
+
+/**
+ * The inbound "assistant request" hook of a number: before a call to the number is answered, the
+ * customer's server is asked which agent takes it, with which variables, first message and system
+ * prompt. Whatever goes wrong (slow, failing, odd answer), the number's own agent takes the call.
+ */
+export const AssistantRequestConfig = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+    .max(2048)
+    .describe(
+      'Where Parley POSTs the call. https, or http to a host the operator allows (PARLEY_OUTBOUND_ALLOWED_HOSTS).',
+    ),
+  credentialId: Id.optional().describe(
+    'A `custom` credential whose secret authenticates the request (sent as `Authorization: Bearer …`, or in the credential’s `headerName`).',
+  ),
+  headers: CustomerHeaders.default({}),
+  timeoutMs: z
+    .number()
+    .int('must be a whole number of milliseconds')
+    .min(100)
+    .max(ASSISTANT_REQUEST_MAX_TIMEOUT_MS)
+    .default(ASSISTANT_REQUEST_DEFAULT_TIMEOUT_MS)
+    .describe('How long to wait for the answer before the number’s agent takes the call (100–5000).'),
+});
+export type AssistantRequestConfig = z.infer<typeof AssistantRequestConfig>;
+export type AssistantRequestConfigInput = z.input<typeof AssistantRequestConfig>;
+
+const AssistantRequestField = AssistantRequestConfig.nullable().describe(
+  'The inbound assistant request hook (see docs/telephony.md); `null` turns it off.',
+);
+
 export const CreatePhoneNumberBody = z.strictObject({
   carrier: Carrier,
   number: E164,
@@ -39,6 +75,7 @@ export const CreatePhoneNumberBody = z.strictObject({
     'The carrier credential that verifies its webhooks and controls its calls; of the same carrier.',
   ),
   inboundAgentId: Id.nullable().optional().describe('The agent that answers calls to this number.'),
+  assistantRequest: AssistantRequestField.optional(),
 });
 export type CreatePhoneNumberBody = z.infer<typeof CreatePhoneNumberBody>;
 
@@ -48,10 +85,15 @@ export const UpdatePhoneNumberBody = z
     name: Name.optional(),
     credentialId: Id.nullable().optional().describe('`null` detaches the credential.'),
     inboundAgentId: Id.nullable().optional().describe('`null` stops answering calls to this number.'),
+    assistantRequest: AssistantRequestField.optional(),
   })
   .refine(
-    (b) => b.name !== undefined || b.credentialId !== undefined || b.inboundAgentId !== undefined,
-    'give at least one of `name`, `credentialId`, `inboundAgentId`',
+    (b) =>
+      b.name !== undefined ||
+      b.credentialId !== undefined ||
+      b.inboundAgentId !== undefined ||
+      b.assistantRequest !== undefined,
+    'give at least one of `name`, `credentialId`, `inboundAgentId`, `assistantRequest`',
   );
 export type UpdatePhoneNumberBody = z.infer<typeof UpdatePhoneNumberBody>;
 
@@ -81,6 +123,9 @@ export const PhoneNumber = z
     name: z.string(),
     credentialId: Id.nullable(),
     inboundAgentId: Id.nullable(),
+    assistantRequest: AssistantRequestConfig.nullable().describe(
+      'The inbound assistant request hook; null when the number has none.',
+    ),
     webhooks: PhoneNumberWebhooks,
     createdAt: Timestamp,
     updatedAt: Timestamp,

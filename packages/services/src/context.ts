@@ -2,6 +2,7 @@ import type { Database, Executor } from '@parley/db';
 import type { ApiKeyScope, Role } from '@parley/contracts';
 import type { SecretBox } from './secret-box.js';
 import type { CallDialer, CallLimits } from './calls/call-dialer.js';
+import type { CallCommandPort } from './calls/control-call.js';
 import { organizationSuspended, ServiceError } from './errors.js';
 import { isReadPermission, type Permission } from './permissions.js';
 
@@ -19,6 +20,13 @@ export interface ServiceDeps {
   dialer?: CallDialer;
   /** Per-organization call limits; DEFAULT_CALL_LIMITS when absent. */
   callLimits?: CallLimits;
+  /** Reaches the runtime carrying a live call (the event bus); without one, call control answers 503. */
+  callCommands?: CallCommandPort;
+  /**
+   * PARLEY_RUNTIME_STALE_AFTER_MS: a runtime silent this long is presumed dead (not offered new calls,
+   * listed as `stale`); DEFAULT_RUNTIME_STALE_AFTER_MS when absent.
+   */
+  runtimeStaleAfterMs?: number;
 }
 
 export type Actor =

@@ -108,3 +108,25 @@ export * from './webhooks/index.js';
 export * from './analytics/index.js';
 export * from './retention/purge-expired-call-data.js';
 export { updateOrganization } from './organizations/manage.js';
+export { listActiveCalls } from './calls/list-active-calls.js';
+export { openLiveEvents, type LiveEventsFilter } from './calls/open-live-events.js';
+export {
+  DEFAULT_RUNTIME_STALE_AFTER_MS,
+  unregisterRuntime,
+  type RuntimeDetails,
+} from './calls/runtime-registry.js';
+export { listRuntimes } from './runtimes/list-runtimes.js';
+export { drainRuntime } from './runtimes/drain-runtime.js';
+export { resumeRuntime } from './runtimes/resume-runtime.js';
+export {
+  chooseCallRuntime,
+  pickCallRuntime,
+  type ChosenRuntime,
+  type RuntimeChoice,
+} from './runtimes/choose-call-runtime.js';
+export { NO_RUNTIME_AVAILABLE, refuseCallWithoutRuntime } from './runtimes/refuse-call-without-runtime.js';
+export { runtimeState, type RuntimeRow } from './runtimes/runtime-view.js';
+export * from './assistant-request/index.js';
+export { callStatusSnapshots, type CallStatusSnapshot } from './calls/call-status-snapshots.js';
+export { controlCall, type CallCommandPort } from './calls/control-call.js';
+export { checkCallListen, startCallListen, type CallListenTarget } from './calls/start-call-listen.js';

@@ -116,6 +116,15 @@ const newRecordedCall = async (owner: SignedInUser) => {
   await h.database.db.update(calls).set({ recordingPath }).where(eq(calls.id, call));
   return { call };
 };
+/** A call a runtime is carrying (in progress and claimed), for call control; the bus is a no-op here. */
+const newLiveCall = async (owner: SignedInUser) => {
+  const { call } = await newCall(owner);
+  await h.database.db
+    .update(calls)
+    .set({ status: 'in_progress', runtimeId: 'matrix-runtime' })
+    .where(eq(calls.id, call));
+  return { call };
+};
 /** A webhook endpoint on an address the SSRF guard refuses: its test ping fails at once, offline. */
 const newWebhookEndpoint = async (owner: SignedInUser) => ({
   webhookEndpoint: await created(owner.client, '/api/v1/webhook-endpoints', {
@@ -294,7 +303,23 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/calls/:call/events', permission: 'calls:read', targets: newCall },
   { method: 'GET', path: '/calls/:call/transcript', permission: 'calls:read', targets: newCall },
   { method: 'GET', path: '/calls/:call/recording', permission: 'calls:read', targets: newRecordedCall },
+  // A WebSocket (supervisor listen): refusals come before the upgrade, so a plain GET shows them; an
+  // allowed one answers 426 (the call here is not live either): call-listen.db.test.ts upgrades it.
+  {
+    method: 'GET',
+    path: '/calls/:call/listen',
+    permission: 'calls:read',
+    targets: newCall,
+    denialsOnly: true,
+  },
   { method: 'POST', path: '/calls/:call/cancel', permission: 'calls:write', targets: newCall },
+  {
+    method: 'POST',
+    path: '/calls/:call/control',
+    permission: 'calls:write',
+    targets: newLiveCall,
+    body: () => ({ type: 'mute' }),
+  },
   { method: 'DELETE', path: '/calls/:call', permission: 'calls:write', targets: newCall },
   { method: 'GET', path: '/tools', permission: 'tools:read' },
   { method: 'POST', path: '/tools', permission: 'tools:write', body: toolBody },
@@ -380,6 +405,22 @@ const ROUTES: Route[] = [
     targets: newWebhookDelivery,
   },
   { method: 'GET', path: '/audit-log', permission: 'audit_log:read' },
+  { method: 'GET', path: '/calls/active', permission: 'calls:read' },
+  // An allowed stream never ends (events.db.test.ts follows it on a real connection): denials here.
+  {
+    method: 'GET',
+    path: '/events?callId=:call',
+    permission: 'calls:read',
+    targets: newCall,
+    denialsOnly: true,
+  },
+  {
+    method: 'GET',
+    path: '/events/ws?callId=:call',
+    permission: 'calls:read',
+    targets: newCall,
+    denialsOnly: true,
+  },
 ];
 
 /** Routes that act on no organization, or on the instance; they have their own tests. */
@@ -402,6 +443,9 @@ const NOT_ORGANIZATION_ROUTES = new Set([
   'PATCH /admin/tools/{id}',
   'DELETE /admin/tools/{id}',
   'GET /providers',
+  'GET /runtimes',
+  'POST /runtimes/{id}/drain',
+  'POST /runtimes/{id}/resume',
 ]);
 
 async function auditCount(organizationId: string): Promise<number> {
@@ -429,6 +473,8 @@ beforeAll(async () => {
     callLimits: { maxConcurrentCalls: 10_000, callsPerMinute: 10_000 },
   });
   recordingsDir = await mkdtemp(path.join(tmpdir(), 'parley-matrix-'));
+  // Call control's commands go nowhere: the runtime's side has its own tests.
+  h.deps.callCommands = { send: async () => {} };
   ownerA = await h.signup('owner-a');
   ownerB = await h.signup('owner-b');
   roleClients.owner = ownerA.client;

@@ -4,6 +4,7 @@ import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -23,6 +24,9 @@ import { operationsRoutes, type Readiness } from './routes/operations.js';
 import { HOME_PAGE, SETUP_PAGE } from './pages/setup-page.js';
 import { V1_ROUTES } from './routes/v1/index.js';
 import type { ApiEnv } from './types.js';
+import type { LiveAudioEnv } from '../live/call-audio-stream.js';
+import { InProcessLiveEventLog } from '../live/in-process-live-event-log.js';
+import type { LiveEventLog } from '../live/live-event-log.js';
 
 export interface AppOptions {
   deps: ServiceDeps;
@@ -48,9 +52,19 @@ export interface AppOptions {
   outbound?: ToolOutbound;
   /** Routes mounted beside the API (the carriers' webhooks and media sockets, on processes that carry calls). */
   extraRoutes?: (app: FastifyInstance) => Promise<void>;
+  /** Supervisor listen (GET /calls/:id/listen): the call command bus and the call audio relay. */
+  liveAudio?: LiveAudioEnv;
+  /**
+   * The process's live event log (GET /events); one in memory, closed with the app, when absent (the
+   * API then sees only the calls this process carries).
+   */
+  liveEvents?: LiveEventLog;
 }
 
 export const DEFAULT_API_RATE_LIMIT_PER_MINUTE = 600;
+
+/** Largest WebSocket message accepted (a second of 48 kHz PCM16 in base64 JSON from a carrier is ≈ 130 KB). */
+export const MAX_WEBSOCKET_MESSAGE_BYTES = 256 * 1024;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -104,6 +118,9 @@ export async function buildApp(options: AppOptions) {
       });
     },
   });
+  // Registered once for the whole server (a second registration would route every upgrade twice): the
+  // API's listen socket and the carriers' media sockets (whose largest messages set the limit).
+  await app.register(websocket, { options: { maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES } });
   // A runtime process terminates media and runs calls; only api (and all) serve the REST API and pages.
   const servesApi = options.role !== 'runtime';
   if (servesApi) await registerApiDocs(app, options.version);
@@ -158,6 +175,8 @@ async function registerApi(app: App, options: AppOptions): Promise<void> {
     secureCookies: options.deps.publicUrl.startsWith('https://'),
     loginRateLimitPerMinute: options.loginRateLimitPerMinute,
     outbound: options.outbound ?? { allowedHosts: [] },
+    ...(options.liveAudio ? { liveAudio: options.liveAudio } : {}),
+    liveEvents: options.liveEvents ?? ownLiveEventLog(app),
   };
   await app.register(
     async (v1) => {
@@ -171,4 +190,10 @@ async function registerApi(app: App, options: AppOptions): Promise<void> {
     },
     { prefix: '/api/v1' },
   );
+}
+
+function ownLiveEventLog(app: App): LiveEventLog {
+  const log = new InProcessLiveEventLog({ logger: app.log });
+  app.addHook('onClose', () => log.close());
+  return log;
 }

@@ -4,11 +4,13 @@ import path from 'node:path';
 import { issueSetupLink, RecordingLinks } from '@parley/services';
 import { Redis } from 'ioredis';
 import { buildApp } from '../api/app.js';
-import { publicUrlOf, type Config } from '../config.js';
+import { publicUrlOf, runtimeMediaUrlOf, type Config } from '../config.js';
 import { recordingLinkRoutes } from '../api/routes/v1/recordings.js';
 import { startWebhookWorker } from '../jobs/webhook-worker.js';
 import { startRetentionJob } from '../jobs/retention-job.js';
 import { createCallCommandBus } from '../live/create-call-command-bus.js';
+import { createCallAudioRelay } from '../live/create-call-audio-relay.js';
+import { createLiveEventLog } from '../live/create-live-event-log.js';
 import { createLogger } from '../logger.js';
 import { openRuntime, readiness } from '../runtime.js';
 import { CarrierDialer } from '../telephony/carrier-dialer.js';
@@ -38,26 +40,43 @@ export async function serve(config: Config): Promise<void> {
   if (redis) await redis.connect();
   // Commands for live calls (a carrier's verdict, a final status) reach the runtime carrying the call.
   const commands = await createCallCommandBus({ redis, logger });
-  // Every role can place calls through the carriers' REST APIs; the answer comes back to a runtime.
-  const dialer = new CarrierDialer({ deps: runtime.deps });
-  runtime.deps.dialer = dialer;
-  // Processes of the `all` and `runtime` roles carry calls: carriers' webhooks and media sockets land here.
-  const voice =
+  // A supervisor's call control goes the same way, from whichever process the request reached.
+  runtime.deps.callCommands = commands;
+  // Supervisor listen: the audio of calls someone listens to, from the runtime carrying them.
+  const callAudio = await createCallAudioRelay({ redis, logger });
+  // Live events of calls (GET /events), from whichever process carries them.
+  const liveEvents = await createLiveEventLog({ redis, logger });
+  // A runtime silent this long is neither offered new calls nor shown as alive.
+  runtime.deps.runtimeStaleAfterMs = config.PARLEY_RUNTIME_STALE_AFTER_MS;
+  // This process's voice runtime, if it carries calls: new calls go to it unless it is draining.
+  const ownRuntime =
     config.PARLEY_ROLE === 'api'
       ? null
-      : await VoiceRuntime.start({
-          deps: runtime.deps,
-          runtimeId: `${config.PARLEY_ROLE}-${randomUUID()}`,
-          commands,
-          recordingsDir: path.resolve(config.PARLEY_DATA_DIR, 'recordings'),
-          providerUrls: config.PARLEY_PROVIDER_URLS,
-          heartbeatIntervalMs: config.PARLEY_RUNTIME_HEARTBEAT_MS,
-          staleAfterMs: config.PARLEY_RUNTIME_STALE_AFTER_MS,
-          // The agent's transfers and keypad tones go through the same carrier REST APIs.
-          callControl: dialer,
-          allowedHosts: config.PARLEY_OUTBOUND_ALLOWED_HOSTS,
-          logger,
-        });
+      : { runtimeId: `${config.PARLEY_ROLE}-${randomUUID()}`, mediaUrl: runtimeMediaUrlOf(config) };
+  // Every role can place calls through the carriers' REST APIs; the answer comes back to a runtime.
+  const dialer = new CarrierDialer({ deps: runtime.deps, ownRuntime });
+  runtime.deps.dialer = dialer;
+  // Processes of the `all` and `runtime` roles carry calls: carriers' webhooks and media sockets land here.
+  const voice = !ownRuntime
+    ? null
+    : await VoiceRuntime.start({
+        deps: runtime.deps,
+        runtimeId: ownRuntime.runtimeId,
+        mediaUrl: ownRuntime.mediaUrl,
+        role: config.PARLEY_ROLE,
+        version: VERSION,
+        commands,
+        liveEvents,
+        audio: callAudio,
+        recordingsDir: path.resolve(config.PARLEY_DATA_DIR, 'recordings'),
+        providerUrls: config.PARLEY_PROVIDER_URLS,
+        heartbeatIntervalMs: config.PARLEY_RUNTIME_HEARTBEAT_MS,
+        staleAfterMs: config.PARLEY_RUNTIME_STALE_AFTER_MS,
+        // The agent's transfers and keypad tones go through the same carrier REST APIs.
+        callControl: dialer,
+        allowedHosts: config.PARLEY_OUTBOUND_ALLOWED_HOSTS,
+        logger,
+      });
   // End-of-call webhooks link to recordings with URLs signed under the instance secret.
   const recordingLinks = new RecordingLinks(runtime.secret.secret, () => runtime.deps.publicUrl);
   const app = await buildApp({
@@ -72,6 +91,8 @@ export async function serve(config: Config): Promise<void> {
     checkReady: () => readiness(runtime.database),
     outbound: { allowedHosts: config.PARLEY_OUTBOUND_ALLOWED_HOSTS },
     logger,
+    liveEvents,
+    liveAudio: { commands, audio: callAudio },
     ...(redis ? { redis } : {}),
     extraRoutes: async (app) => {
       await recordingLinkRoutes(app, { deps: runtime.deps, links: recordingLinks });
@@ -116,6 +137,8 @@ export async function serve(config: Config): Promise<void> {
       await retentionJob?.stop();
       await app.close();
       await commands.close();
+      await callAudio.close();
+      await liveEvents.close();
       await redis?.quit();
       await runtime.close();
       logger.info('stopped');

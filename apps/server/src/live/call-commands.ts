@@ -1,6 +1,7 @@
 // What one process may ask of the runtime carrying a live call. Commands cross process boundaries as
 // JSON (Redis pub/sub), so each one is a plain object validated on arrival; a new command (hang_up,
 // say, inject, transfer, mute) is one more member of the union and one more case in the dispatcher.
+import { LiveCallControlCommand } from '@parley/contracts';
 import { z } from 'zod';
 
 const callId = z.uuid();
@@ -14,6 +15,12 @@ export const CallCommandSchema = z.discriminatedUnion('type', [
     callId,
     greetingEnded: z.union([z.boolean(), z.literal('unknown')]),
   }),
+  /** Supervisor listen: tap the call's audio for `listenerId`, or renew its lease (see CallListeners). */
+  z.object({ type: z.literal('listen'), callId, listenerId: z.uuid() }),
+  /** The listener went away: the last one to go untaps the call. */
+  z.object({ type: z.literal('listen_stop'), callId, listenerId: z.uuid() }),
+  /** A supervisor's call control (hang_up, say, inject, transfer, mute, unmute; see VoiceRuntime.controlCall). */
+  ...LiveCallControlCommand.options,
 ]);
 
 export type CallCommand = z.infer<typeof CallCommandSchema>;

@@ -30,6 +30,9 @@ function runtimeSpy() {
   return {
     carrierEnded: vi.fn<CallCommandTarget['carrierEnded']>(),
     answeredByMachine: vi.fn<CallCommandTarget['answeredByMachine']>(() => true),
+    listenToCall: vi.fn<CallCommandTarget['listenToCall']>(),
+    stopListeningToCall: vi.fn<CallCommandTarget['stopListeningToCall']>(),
+    controlCall: vi.fn<CallCommandTarget['controlCall']>(() => true),
   };
 }
 const runtimeA = runtimeSpy();

@@ -33,6 +33,8 @@ export interface LiveCall {
   readonly stream: ResumableCallLeg;
   /** The voicemail plan, and whether a machine answered (see VoiceRuntime.answeredByMachine). */
   readonly voicemail: VoicemailState;
+  /** The call actions on the carrier's control: a supervisor's transfer is arranged through them. */
+  readonly actions: CallActionTools;
 }
 
 export interface VoicemailState extends VoicemailPlan {
@@ -63,6 +65,8 @@ export interface CallAssemblyInput {
   toolOutbound?: OutboundOptions;
   /** Stores what a `capture_lead` tool collected; a throw tells the model it was not saved. */
   saveLead: (lead: CapturedLead) => Promise<void>;
+  /** Hears every session event as well, interim transcripts included (the live event log). */
+  onEvent?: (event: CallEvent) => void;
 }
 
 export interface AssembledCall extends LiveCall {
@@ -140,6 +144,7 @@ export async function assembleCall(input: CallAssemblyInput): Promise<CallAssemb
       if (event.type === 'turn.latency') latencies.push(event.latency);
       voicemail.greetingWatch?.onEvent(event);
       journal.record(event);
+      input.onEvent?.(event);
     },
   });
 
@@ -155,7 +160,7 @@ export async function assembleCall(input: CallAssemblyInput): Promise<CallAssemb
       : {}),
     latency: summarizeLatency(latencies),
   });
-  return { ok: true, call: { session, stream, voicemail, closingRecord } };
+  return { ok: true, call: { session, stream, voicemail, actions, closingRecord } };
 }
 
 /**

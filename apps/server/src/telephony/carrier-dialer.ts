@@ -7,6 +7,11 @@
 // client_state, which the stream's `start` echoes). Status callbacks name our call id in the path, so
 // a callback that beats the dial's answer still finds the call.
 //
+// A call is dialled only when some runtime can carry it (this process's, unless it is draining, or
+// another live one): otherwise the dial is refused with 503 `no_runtime_available` before the carrier
+// is asked, and the call ends with that reason. Exotel's and Telnyx's stream URL names the chosen
+// runtime; the other carriers' answer route chooses again when the callee picks up.
+//
 // Answering-machine detection is asked for when the agent wants it and the carrier offers it (not
 // Exotel); each carrier posts its verdict to the same status URL (Twilio's AsyncAmdStatusCallback,
 // Plivo's machine_detection_url, Telnyx's call webhooks), so it is signature-checked like any status.
@@ -14,6 +19,7 @@ import {
   carrierWebhookPaths,
   DIALED_MEDIA_TOKEN_TTL_MS,
   issueMediaToken,
+  ServiceError,
   type CallDialer,
   type DialRequest,
   type HangUpRequest,
@@ -31,7 +37,13 @@ import {
   type TwilioCallControlOptions,
 } from '@parley/telephony';
 import { exotelStatusCallbackUrl } from './exotel-routes.js';
-import { carrierSecret, mediaBaseUrl, nowOf } from './telephony-env.js';
+import {
+  carrierSecret,
+  mediaBaseForNewCall,
+  nowOf,
+  ownMediaBaseUrl,
+  type OwnRuntime,
+} from './telephony-env.js';
 import { transferDocumentUrl } from './transfer-document-url.js';
 
 export interface CarrierDialerOptions {
@@ -43,6 +55,8 @@ export interface CarrierDialerOptions {
    * do not name one (`connectionId`). Telnyx cannot place a call without it.
    */
   telnyxConnectionId?: string;
+  /** This process's voice runtime (none in a process of role `api`): new calls go to it unless draining. */
+  ownRuntime?: OwnRuntime | null;
 }
 
 /** Where a carrier fetches the answer document of an outbound call once it is answered. */
@@ -57,7 +71,16 @@ export class CarrierDialer implements CallDialer {
   constructor(private readonly options: CarrierDialerOptions) {}
 
   async dial(call: DialRequest): Promise<{ carrierCallId: string }> {
-    const { publicUrl } = this.options.deps;
+    const { deps } = this.options;
+    const { publicUrl } = deps;
+    const mediaBase = await mediaBaseForNewCall(deps, this.options.ownRuntime ?? null);
+    if (!mediaBase) {
+      throw new ServiceError(
+        'no_runtime_available',
+        'No voice runtime is taking new calls (all are draining or gone); the call was not placed',
+        { callId: call.callId },
+      );
+    }
     const secret = await this.secretOf(call);
     const control = this.controlFor(call.carrier, secret);
     const amd =
@@ -66,7 +89,7 @@ export class CarrierDialer implements CallDialer {
       return control.createCall({
         to: call.to,
         from: call.from,
-        answerUrl: await this.streamUrlWithToken(call.carrier, call.callId),
+        answerUrl: await this.streamUrlWithToken(call.carrier, call.callId, mediaBase),
         statusCallbackUrl: exotelStatusCallbackUrl(publicUrl, secret['apiToken'] ?? '', call.callId),
       });
     }
@@ -81,7 +104,7 @@ export class CarrierDialer implements CallDialer {
       return control.createCall({
         to: call.to,
         from: call.from,
-        answerUrl: await this.streamUrlWithToken(call.carrier, call.callId),
+        answerUrl: await this.streamUrlWithToken(call.carrier, call.callId, mediaBase),
         statusCallbackUrl: `${publicUrl}${outboundStatusPath(call.carrier, call.callId)}`,
         ...amd,
       });
@@ -97,9 +120,13 @@ export class CarrierDialer implements CallDialer {
 
   /**
    * The media URL the carrier streams the answered call to, with the call id and a fresh media token
-   * as query parameters (echoed in the stream's `start`).
+   * as query parameters (echoed in the stream's `start`), on the runtime chosen for the call.
    */
-  private async streamUrlWithToken(carrier: 'exotel' | 'telnyx', callId: string): Promise<string> {
+  private async streamUrlWithToken(
+    carrier: 'exotel' | 'telnyx',
+    callId: string,
+    mediaBase: string,
+  ): Promise<string> {
     const { deps } = this.options;
     // Issued now but presented only once the callee answers: it must outlive the ringing.
     const mediaToken = await issueMediaToken(deps.db, callId, nowOf(deps), {
@@ -108,7 +135,7 @@ export class CarrierDialer implements CallDialer {
     if (!mediaToken) {
       throw new TelephonyError(carrier, 'invalid_request', 'the call ended before it could be dialled');
     }
-    const mediaUrl = `${mediaBaseUrl(deps)}${carrierWebhookPaths(carrier).media}/${callId}`;
+    const mediaUrl = `${mediaBase}${carrierWebhookPaths(carrier).media}/${callId}`;
     if (carrier === 'telnyx') {
       const url = new URL(mediaUrl);
       url.searchParams.set('callId', callId);
@@ -154,9 +181,11 @@ export class CarrierDialer implements CallDialer {
         throw new TelephonyError('twilio', 'invalid_request', 'the call is over; no keys can be pressed');
       }
       onStreamReplacing();
-      // What the answer document connected (twilio-routes), with a new single-use token.
+      // What the answer document connected (twilio-routes), with a new single-use token: the stream
+      // must come back to this process's runtime, which carries the call.
+      const mediaBase = ownMediaBaseUrl(deps, this.options.ownRuntime ?? null);
       return {
-        mediaUrl: `${mediaBaseUrl(deps)}${carrierWebhookPaths('twilio').media}/${callId}`,
+        mediaUrl: `${mediaBase}${carrierWebhookPaths('twilio').media}/${callId}`,
         parameters: { callId, token: mediaToken },
       };
     });

@@ -28,10 +28,10 @@
 // Fastify's per-request lines (which print the URL) are left out.
 import { createHmac } from 'node:crypto';
 import {
-  applyCarrierStatus,
   beginInboundCall,
   carrierWebhookPaths,
   findCallCarrier,
+  refuseCallWithoutRuntime,
   resolveInboundRoute,
   type InboundRoute,
 } from '@parley/services';
@@ -46,8 +46,10 @@ import {
   verifyExotelUrlToken,
 } from '@parley/telephony';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
+import { carrierSecret, mediaBaseForNewCall, nowOf, type TelephonyEnv } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
+import { assistantRequestEnv } from './assistant-request-env.js';
+import { applyCarrierStatusReported, reportCallRinging } from '../live/status-change-reports.js';
 
 const CARRIER = 'exotel';
 const PATHS = carrierWebhookPaths(CARRIER);
@@ -165,6 +167,7 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
         .code(503)
         .send({ error: { code: 'not_in_service', message: 'No agent takes calls to this number' } });
     }
+    const mediaBase = await mediaBaseForNewCall(deps, env.runtime);
     const { callId, mediaToken } = await beginInboundCall(
       deps.db,
       {
@@ -178,10 +181,27 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
         to: number,
       },
       nowOf(deps),
+      // A call no runtime can take is refused at once: its assistant request hook is not asked.
+      mediaBase ? assistantRequestEnv(env) : undefined,
     );
+    // A call no runtime takes is refused at once (below): it never rang for anyone watching.
+    const ringing = { id: callId, organizationId: route.organizationId, agentId: route.agent.id };
+    if (mediaBase) reportCallRinging(env, ringing);
+    if (!mediaBase) {
+      // No runtime can carry it (all draining or gone): without a stream URL the applet fails and
+      // Exotel goes on in the flow.
+      await refuseCallWithoutRuntime(deps.db, callId, nowOf(deps));
+      log.warn(
+        { callId, organizationId: route.organizationId },
+        'inbound call refused: no runtime takes calls',
+      );
+      return reply
+        .code(503)
+        .send({ error: { code: 'no_runtime_available', message: 'No runtime takes new calls right now' } });
+    }
     let streamUrl: string;
     try {
-      streamUrl = buildExotelStreamUrl(`${mediaBaseUrl(deps)}${PATHS.media}/${callId}`, {
+      streamUrl = buildExotelStreamUrl(`${mediaBase}${PATHS.media}/${callId}`, {
         customParameters: { callId, token: mediaToken },
       });
     } catch (error) {
@@ -222,7 +242,7 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
     if (!authorised(request, secret)) {
       return forbidden(reply, 'missing or wrong URL token', { callId: call.callId });
     }
-    const applied = await applyCarrierStatus(deps.db, CARRIER, update, nowOf(deps), {
+    const applied = await applyCarrierStatusReported(env, CARRIER, update, {
       ...(callId === undefined ? {} : { callId }),
     });
     log.info({ callId: call.callId, status: applied?.status }, 'call status from Exotel');

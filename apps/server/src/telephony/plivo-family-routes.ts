@@ -15,11 +15,11 @@
 // outbound routes, which know our call id from their path, re-key the call to its CallUUID, so that
 // later callbacks and hang-ups name the call Plivo knows. (Vobiz's request uuid is the call uuid.)
 import {
-  applyCarrierStatus,
   beginInboundCall,
   carrierWebhookPaths,
   findCallCarrier,
   issueMediaToken,
+  refuseCallWithoutRuntime,
   rekeyCarrierCall,
   resolveInboundRoute,
 } from '@parley/services';
@@ -39,9 +39,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { outboundAnswerPath, outboundStatusPath } from './carrier-dialer.js';
 import { actOnMachineVerdict } from './machine-verdict.js';
-import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
+import { carrierSecret, mediaBaseForNewCall, nowOf, type TelephonyEnv } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
+import { assistantRequestEnv } from './assistant-request-env.js';
 import { transferDocumentPath, transferDocumentUrl } from './transfer-document-url.js';
+import { applyCarrierStatusReported, reportCallRinging } from '../live/status-change-reports.js';
 
 /** What the routes need to know about one carrier of the Plivo family. */
 export interface PlivoFamilyCarrier {
@@ -71,6 +73,12 @@ type FormBody = Record<string, string>;
 const HANG_UP_DOCUMENT: PlivoAnswerDocument = {
   contentType: 'application/xml',
   body: '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>',
+};
+
+/** No runtime can carry a new call (all draining or gone): the caller hears a busy tone. */
+const BUSY_DOCUMENT: PlivoAnswerDocument = {
+  contentType: 'application/xml',
+  body: '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup reason="busy"/></Response>',
 };
 
 /**
@@ -160,6 +168,7 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
       );
       return xml(reply, rejection());
     }
+    const mediaBase = await mediaBaseForNewCall(deps, env.runtime);
     const { callId, mediaToken } = await beginInboundCall(
       deps.db,
       {
@@ -173,12 +182,25 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
         to,
       },
       nowOf(deps),
+      // A call no runtime can take is refused at once: its assistant request hook is not asked.
+      mediaBase ? assistantRequestEnv(env) : undefined,
     );
+    // A call no runtime takes is refused at once (below): it never rang for anyone watching.
+    const ringing = { id: callId, organizationId: route.organizationId, agentId: route.agent.id };
+    if (mediaBase) reportCallRinging(env, ringing);
+    if (!mediaBase) {
+      await refuseCallWithoutRuntime(deps.db, callId, nowOf(deps));
+      log.warn(
+        { callId, organizationId: route.organizationId },
+        'inbound call refused: no runtime takes calls',
+      );
+      return xml(reply, BUSY_DOCUMENT);
+    }
     log.info({ callId, organizationId: route.organizationId }, 'inbound call answered with a media stream');
     return xml(
       reply,
       family.streamDocument({
-        mediaUrl: `${mediaBaseUrl(deps)}${paths.media}/${callId}`,
+        mediaUrl: `${mediaBase}${paths.media}/${callId}`,
         extraHeaders: {
           callId: encodeExtraHeaderValue(callId),
           token: encodeExtraHeaderValue(mediaToken),
@@ -213,13 +235,19 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
         nowOf(deps),
       );
     }
+    const mediaBase = await mediaBaseForNewCall(deps, env.runtime);
+    if (!mediaBase) {
+      await refuseCallWithoutRuntime(deps.db, callId, nowOf(deps));
+      log.warn({ callId }, 'outbound call answered but no runtime takes calls: hung up');
+      return xml(reply, HANG_UP_DOCUMENT);
+    }
     const mediaToken = await issueMediaToken(deps.db, callId, nowOf(deps));
     if (!mediaToken) return xml(reply, HANG_UP_DOCUMENT);
     log.info({ callId }, 'outbound call answered; connecting its media stream');
     return xml(
       reply,
       family.streamDocument({
-        mediaUrl: `${mediaBaseUrl(deps)}${paths.media}/${callId}`,
+        mediaUrl: `${mediaBase}${paths.media}/${callId}`,
         extraHeaders: {
           callId: encodeExtraHeaderValue(callId),
           token: encodeExtraHeaderValue(mediaToken),
@@ -272,7 +300,7 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
         nowOf(deps),
       );
     }
-    const applied = await applyCarrierStatus(deps.db, carrier, update, nowOf(deps), {
+    const applied = await applyCarrierStatusReported(env, carrier, update, {
       ...(callId === undefined ? {} : { callId }),
     });
     log.info(

@@ -14,7 +14,10 @@ import { telnyxRoutes } from './telnyx-routes.js';
 const MAX_MEDIA_MESSAGE_BYTES = 256 * 1024;
 
 export async function registerTelephony(app: FastifyInstance, env: TelephonyEnv): Promise<void> {
-  await app.register(websocket, { options: { maxPayload: MAX_MEDIA_MESSAGE_BYTES } });
+  // buildApp registers it for the whole server; registering twice would route every upgrade twice.
+  if (!app.hasDecorator('websocketServer')) {
+    await app.register(websocket, { options: { maxPayload: MAX_MEDIA_MESSAGE_BYTES } });
+  }
   await app.register(async (scope) => {
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',

@@ -11,6 +11,7 @@ import {
 } from '@parley/providers';
 import {
   CALL_VARIABLE_PREFIX,
+  type AssistantOverrides,
   type CallToolFunction,
   type CallVariables,
   type ResolvedCallTools,
@@ -33,6 +34,12 @@ export interface CallFacts {
   customerNumber: string | null;
   variables: Record<string, string>;
   now: Date;
+  /**
+   * This call's own first message and system prompt, from the number's assistant request hook (kept
+   * in the call's metadata, see assistantOverridesOf); rendered with the call's variables like the
+   * agent's own.
+   */
+  overrides?: AssistantOverrides;
 }
 
 export interface SessionSetup {
@@ -116,8 +123,8 @@ export async function buildSessionSetup(
   }
 
   const agent: SessionAgentConfig = {
-    systemPrompt: render(config.systemPrompt),
-    firstMessage: render(config.firstMessage),
+    systemPrompt: render(call.overrides?.systemPrompt ?? config.systemPrompt),
+    firstMessage: render(call.overrides?.firstMessage ?? config.firstMessage),
     firstMessageMode: config.firstMessageMode,
     language: config.stt.language ?? config.language,
     voice: config.tts.voice,

@@ -21,6 +21,7 @@ import { isSimulatedCarrier, SIMULATED_CARRIERS, SIMULATIONS_PATH } from './simu
 import { CallSimulation, simulationProblem } from './simulation.js';
 import type { TelephonyEnv } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
+import { reportCallRinging } from '../live/status-change-reports.js';
 
 /** Where a simulated call's caller opens its media socket, per carrier protocol. */
 export const simulatedMediaPath = (carrier: string, callId: string) =>
@@ -94,6 +95,7 @@ export async function simulationRoutes(app: FastifyInstance, env: SimulationEnv)
         problemWith: (versionConfig) => simulationProblem(versionConfig, simulation),
       });
       log.info({ callId: started.callId, organizationId: started.organizationId }, 'simulated call created');
+      reportCallRinging(env, { id: started.callId, organizationId: started.organizationId, agentId });
       return reply.code(201).send({
         callId: started.callId,
         organizationId: started.organizationId,

@@ -24,10 +24,10 @@
 // event is only acknowledged and Telnyx ends the unanswered call itself. A registered number that no
 // agent takes is hung up through Call Control.
 import {
-  applyCarrierStatus,
   beginInboundCall,
   carrierWebhookPaths,
   findCallCarrier,
+  refuseCallWithoutRuntime,
   resolveInboundRoute,
 } from '@parley/services';
 import {
@@ -43,8 +43,10 @@ import {
 } from '@parley/telephony';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actOnMachineVerdict } from './machine-verdict.js';
-import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
+import { carrierSecret, mediaBaseForNewCall, nowOf, type TelephonyEnv } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
+import { assistantRequestEnv } from './assistant-request-env.js';
+import { applyCarrierStatusReported, reportCallRinging } from '../live/status-change-reports.js';
 
 const CARRIER = 'telnyx';
 const PATHS = carrierWebhookPaths(CARRIER);
@@ -149,6 +151,7 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
         });
       return reply.code(200).send({ ok: true });
     }
+    const mediaBase = await mediaBaseForNewCall(deps, env.runtime);
     const { callId, mediaToken } = await beginInboundCall(
       deps.db,
       {
@@ -162,10 +165,30 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
         to: event.to,
       },
       nowOf(deps),
+      // A call no runtime can take is refused at once: its assistant request hook is not asked.
+      mediaBase ? assistantRequestEnv(env) : undefined,
     );
+    // A call no runtime takes is refused at once (below): it never rang for anyone watching.
+    const ringing = { id: callId, organizationId: route.organizationId, agentId: route.agent.id };
+    if (mediaBase) reportCallRinging(env, ringing);
+    if (!mediaBase) {
+      // No runtime can carry it (all draining or gone): hung up unanswered, as numbers no agent takes.
+      await refuseCallWithoutRuntime(deps.db, callId, nowOf(deps));
+      log.warn(
+        { callId, organizationId: route.organizationId },
+        'inbound call refused: no runtime takes calls',
+      );
+      await control(secret)
+        .hangUp(callControlId)
+        .catch((error: unknown) => {
+          if (!(error instanceof TelephonyError)) throw error;
+          log.warn({ callId, code: error.code }, 'could not hang up the call');
+        });
+      return reply.code(200).send({ ok: true });
+    }
     try {
       await control(secret).answer(callControlId, {
-        streamUrl: `${mediaBaseUrl(deps)}${PATHS.media}/${callId}`,
+        streamUrl: `${mediaBase}${PATHS.media}/${callId}`,
         clientState: { callId, token: mediaToken },
       });
     } catch (error) {
@@ -197,7 +220,7 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
     const problem = signatureProblem(request, rawBody, secret);
     if (problem) return forbidden(reply, problem, { callId: call.callId });
     if (event.update) {
-      const applied = await applyCarrierStatus(deps.db, CARRIER, event.update, nowOf(deps));
+      const applied = await applyCarrierStatusReported(env, CARRIER, event.update);
       log.info(
         { callId: call.callId, eventType: event.eventType, status: applied?.status },
         'call status from Telnyx',
@@ -239,7 +262,7 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
     const problem = signatureProblem(request, rawBody, secret);
     if (problem) return forbidden(reply, problem, { callId });
     if (event.update) {
-      const applied = await applyCarrierStatus(deps.db, CARRIER, event.update, nowOf(deps), { callId });
+      const applied = await applyCarrierStatusReported(env, CARRIER, event.update, { callId });
       log.info({ callId, eventType: event.eventType, status: applied?.status }, 'call status from Telnyx');
       if (applied) await actOnMachineVerdict(env, applied.callId, event.update);
     }

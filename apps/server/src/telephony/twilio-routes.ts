@@ -3,12 +3,12 @@
 // X-Twilio-Signature checks out against the auth token of the number's credential, over the URL the
 // operator configured (the public URL; wss:// for the socket).
 import {
-  applyCarrierStatus,
   beginInboundCall,
   carrierWebhookPaths,
   findCallCarrier,
   isFinalCallStatus,
   issueMediaToken,
+  refuseCallWithoutRuntime,
   resolveInboundRoute,
   resumeCallMedia,
   ServiceError,
@@ -27,11 +27,25 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { outboundAnswerPath } from './carrier-dialer.js';
 import { actOnMachineVerdict } from './machine-verdict.js';
 import { sendCallCommand } from '../live/send-call-command.js';
-import { carrierSecret, mediaBaseUrl, nowOf, type TelephonyEnv } from './telephony-env.js';
+import {
+  carrierSecret,
+  mediaBaseForNewCall,
+  mediaBaseUrl,
+  nowOf,
+  ownMediaBaseUrl,
+  type TelephonyEnv,
+} from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
+import { assistantRequestEnv } from './assistant-request-env.js';
+import { applyCarrierStatusReported, reportCallRinging } from '../live/status-change-reports.js';
 
 /** Ends a call that has nothing left to connect to (canceled or over before it was answered). */
 const hangUpTwiml = () => '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>';
+/**
+ * No runtime can carry a new call (all draining or gone): `<Reject>` leaves the call unanswered (not
+ * billed) and the caller hears a busy tone.
+ */
+const BUSY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Reject reason="busy"/></Response>';
 
 const CARRIER = 'twilio';
 const PATHS = carrierWebhookPaths(CARRIER);
@@ -94,6 +108,7 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
       );
       return twiml(reply, rejectionTwiml(NOT_IN_SERVICE));
     }
+    const mediaBase = await mediaBaseForNewCall(deps, env.runtime);
     const { callId, mediaToken } = await beginInboundCall(
       deps.db,
       {
@@ -107,12 +122,25 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
         to,
       },
       nowOf(deps),
+      // A call no runtime can take is refused at once: its assistant request hook is not asked.
+      mediaBase ? assistantRequestEnv(env) : undefined,
     );
+    // A call no runtime takes is refused at once (below): it never rang for anyone watching.
+    const ringing = { id: callId, organizationId: route.organizationId, agentId: route.agent.id };
+    if (mediaBase) reportCallRinging(env, ringing);
+    if (!mediaBase) {
+      await refuseCallWithoutRuntime(deps.db, callId, nowOf(deps));
+      log.warn(
+        { callId, organizationId: route.organizationId },
+        'inbound call refused: no runtime takes calls',
+      );
+      return twiml(reply, BUSY_TWIML);
+    }
     log.info({ callId, organizationId: route.organizationId }, 'inbound call answered with a media stream');
     return twiml(
       reply,
       connectStreamTwiml({
-        mediaUrl: `${mediaBaseUrl(deps)}${PATHS.media}/${callId}`,
+        mediaUrl: `${mediaBase}${PATHS.media}/${callId}`,
         parameters: { callId, token: mediaToken },
       }),
     );
@@ -133,13 +161,19 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
       authToken: secret['authToken'] ?? '',
     });
     if (!valid) return forbidden(reply, 'forged or missing signature', { callId });
+    const mediaBase = await mediaBaseForNewCall(deps, env.runtime);
+    if (!mediaBase) {
+      await refuseCallWithoutRuntime(deps.db, callId, nowOf(deps));
+      log.warn({ callId }, 'outbound call answered but no runtime takes calls: hung up');
+      return twiml(reply, hangUpTwiml());
+    }
     const mediaToken = await issueMediaToken(deps.db, callId, nowOf(deps));
     if (!mediaToken) return twiml(reply, hangUpTwiml());
     log.info({ callId }, 'outbound call answered; connecting its media stream');
     return twiml(
       reply,
       connectStreamTwiml({
-        mediaUrl: `${mediaBaseUrl(deps)}${PATHS.media}/${callId}`,
+        mediaUrl: `${mediaBase}${PATHS.media}/${callId}`,
         parameters: { callId, token: mediaToken },
       }),
     );
@@ -174,7 +208,7 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
       authToken: secret['authToken'] ?? '',
     });
     if (!valid) return forbidden(reply, 'forged or missing signature', { callId: call.callId });
-    const applied = await applyCarrierStatus(deps.db, CARRIER, update, nowOf(deps), {
+    const applied = await applyCarrierStatusReported(env, CARRIER, update, {
       ...(callId === undefined ? {} : { callId }),
     });
     log.info({ callId: call.callId, status: applied?.status }, 'call status from Twilio');
@@ -225,11 +259,16 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
           return forbidden(reply, 'media socket for an unknown call');
         }
         const secret = await carrierSecret(deps, call.organizationId, call.credentialId);
-        const valid = validateTwilioMediaSignature({
-          url: `${mediaBaseUrl(deps)}${PATHS.media}/${callId}`,
-          signature: signatureOf(request),
-          authToken: secret['authToken'] ?? '',
-        });
+        // Signed over the URL the answer gave: this runtime's own media URL, or the public one when the
+        // answering process sent the call through the load balancer (see mediaBaseForNewCall).
+        const bases = new Set([ownMediaBaseUrl(deps, env.runtime), mediaBaseUrl(deps)]);
+        const valid = [...bases].some((base) =>
+          validateTwilioMediaSignature({
+            url: `${base}${PATHS.media}/${callId}`,
+            signature: signatureOf(request),
+            authToken: secret['authToken'] ?? '',
+          }),
+        );
         if (!valid) return forbidden(reply, 'forged or missing media signature', { callId });
         return undefined;
       },

@@ -3,8 +3,10 @@
 // sweep (its own at start-up, or another runtime's), runs each claimed call as a CallSession with the
 // process's shared Silero model, and writes the call's events, transcript and recording as they happen.
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import {
+  assistantOverridesOf,
   CallJournal,
   findCallCarrier,
   heartbeatRuntime,
@@ -14,10 +16,12 @@ import {
   saveLead,
   sweepLostCalls,
   sweepUnansweredCalls,
+  unregisterRuntime,
   type ClaimedCall,
   type ServiceDeps,
 } from '@parley/services';
 import type { CallTransport } from '@parley/voice';
+import type { LiveCallControlCommand } from '@parley/contracts';
 import type { CarrierCallControl } from '@parley/telephony';
 import { describeError } from '../logger.js';
 import { assembleCall, leaveMessage, type LiveCall } from './assemble-call.js';
@@ -29,12 +33,20 @@ import { preCallVariables } from './pre-call-variables.js';
 import { simulatedSessionInputs } from './simulation.js';
 import type { CallCommandBus, Unsubscribe } from '../live/call-command-bus.js';
 import { listenForCallCommands } from '../live/runtime-commands.js';
+import { controlLiveCall } from '../live/control-live-call.js';
+import type { LiveEventLog } from '../live/live-event-log.js';
+import { publishCallStatus, publishSessionEvent } from '../live/live-call-events.js';
+import { publishSweptCalls } from '../live/status-change-reports.js';
+import type { CallAudioRelay } from '../live/call-audio-relay.js';
+import { CallListeners } from '../live/call-listeners.js';
 
 export interface VoiceRuntimeOptions {
   deps: ServiceDeps;
   runtimeId: string;
   /** The process's call command bus: commands for this runtime's calls, from any process, arrive here. */
   commands: CallCommandBus;
+  /** Supervisor listen: where the audio of calls someone listens to is published; none, no listening. */
+  audio?: CallAudioRelay;
   /** Where call recordings are written (one WAV per call, caller left, agent right). */
   recordingsDir: string;
   /** Operator overrides of vendor endpoints, by provider id. */
@@ -66,6 +78,16 @@ export interface VoiceRuntimeOptions {
    * may reach whatever they resolve to, private addresses included. None unless given.
    */
   allowedHosts?: readonly string[];
+  /** The process's live event log: each call's session events and status changes, for live clients. */
+  liveEvents?: LiveEventLog;
+  /** Shown in the runtime list: the process's role (`all` or `runtime`) and Parley version. */
+  role?: string;
+  version?: string;
+  /**
+   * PARLEY_RUNTIME_URL as a WebSocket URL: where carriers reach this process's media sockets, so that
+   * other processes can send new calls here. Null (default): the public URL.
+   */
+  mediaUrl?: string | null;
 }
 
 const DEFAULT_HEARTBEAT_MS = 5_000;
@@ -78,8 +100,15 @@ export class VoiceRuntime {
   private timer: ReturnType<typeof setInterval> | null = null;
   private closing = false;
   private stopListening: Unsubscribe | null = null;
+  /** What the last heartbeat said of a drain (logged once per change). */
+  private drain: 'none' | 'draining' | 'drained' = 'none';
+  private readonly listeners: CallListeners | null;
 
-  private constructor(private readonly options: VoiceRuntimeOptions) {}
+  private constructor(private readonly options: VoiceRuntimeOptions) {
+    this.listeners = options.audio
+      ? new CallListeners({ relay: options.audio, logger: options.logger })
+      : null;
+  }
 
   static async start(options: VoiceRuntimeOptions): Promise<VoiceRuntime> {
     const runtime = new VoiceRuntime(options);
@@ -87,7 +116,7 @@ export class VoiceRuntime {
     // Listening before registering: once other processes can see this runtime, their commands arrive.
     const { commands, runtimeId, logger } = options;
     runtime.stopListening = await listenForCallCommands(commands, runtimeId, runtime, logger);
-    await registerRuntime(options.deps.db, options.runtimeId, runtime.now());
+    await runtime.register();
     await runtime.sweep();
     const interval = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS;
     runtime.timer = setInterval(() => void runtime.tick(), interval);
@@ -95,12 +124,27 @@ export class VoiceRuntime {
     return runtime;
   }
 
+  /** Where carriers reach this runtime's media sockets; null: the public URL. */
+  get mediaUrl(): string | null {
+    return this.options.mediaUrl ?? null;
+  }
+
   get runtimeId(): string {
     return this.options.runtimeId;
   }
 
+  /** Where this process reports live events (carrier routes add the status changes they make). */
+  get liveEvents(): LiveEventLog | null {
+    return this.options.liveEvents ?? null;
+  }
+
   get activeCalls(): number {
     return this.calls.size;
+  }
+
+  /** The operator's allow-list for customer URLs; the carrier routes ask inbound hooks with it. */
+  get allowedHosts(): readonly string[] {
+    return this.options.allowedHosts ?? [];
   }
 
   /** Runs a call whose media a carrier has connected; resolves once it has ended and been written. */
@@ -165,6 +209,27 @@ export class VoiceRuntime {
     return true;
   }
 
+  /** Supervisor listen: taps `callId` for `listenerId` (or renews its lease); see CallListeners. */
+  listenToCall(callId: string, listenerId: string): void {
+    this.listeners?.listen(callId, listenerId, this.calls.get(callId)?.session);
+  }
+
+  stopListeningToCall(callId: string, listenerId: string): void {
+    this.listeners?.stop(callId, listenerId);
+  }
+
+  /**
+   * A supervisor's call control (see controlLiveCall); false when this process is not carrying the
+   * call. The command's text never reaches the log.
+   */
+  controlCall(command: LiveCallControlCommand): boolean {
+    const live = this.calls.get(command.callId);
+    if (!live) return false;
+    controlLiveCall(live, command);
+    this.options.logger.info({ callId: command.callId, commandType: command.type }, 'call control');
+    return true;
+  }
+
   /** Ends every call (the callers hear nothing more) and waits for their records to be written. */
   async close(): Promise<void> {
     this.closing = true;
@@ -172,6 +237,10 @@ export class VoiceRuntime {
     await this.stopListening?.();
     for (const { session } of this.calls.values()) void session.hangUp('server_shutdown');
     await Promise.allSettled([...this.running]);
+    // Stopped cleanly with its calls written: nothing left for the sweep, so it leaves the list.
+    await unregisterRuntime(this.options.deps.db, this.options.runtimeId).catch((error: unknown) => {
+      this.options.logger.warn({ error: describeError(error) }, 'could not unregister the runtime');
+    });
   }
 
   private async carry(claimed: ClaimedCall, transport: CallTransport): Promise<void> {
@@ -185,9 +254,20 @@ export class VoiceRuntime {
           log.warn({ error: describeError(error) }, 'call events not written yet; retrying'),
       },
     );
+    // Claimed: the call is in progress on this runtime, before any of its session's events.
+    if (this.options.liveEvents) {
+      publishCallStatus(this.options.liveEvents, call, {
+        status: call.status,
+        at: call.answeredAt ?? undefined,
+      });
+    }
     if (this.closing) {
       await transport.hangUp('server_shutdown');
-      await journal.close({ status: 'failed', endReason: 'server_shutdown', endedAt: this.now() });
+      await this.closeRecord(journal, call, {
+        status: 'failed',
+        endReason: 'server_shutdown',
+        endedAt: this.now(),
+      });
       return;
     }
 
@@ -200,6 +280,9 @@ export class VoiceRuntime {
       setUp: () => this.setUp(claimed, journal),
       liveControl: (stream) => this.liveControlOf(call, log, stream),
       toolOutbound: { allowedHosts: this.options.allowedHosts ?? [] },
+      ...(this.options.liveEvents
+        ? { onEvent: publishSessionEvent.bind(null, this.options.liveEvents, call) }
+        : {}),
       saveLead: async ({ toolId, fields }) => {
         const lead = { organizationId: call.organizationId, callId: call.id, agentId: call.agentId, toolId };
         await saveLead(this.options.deps.db, { ...lead, fields }, this.now());
@@ -208,6 +291,7 @@ export class VoiceRuntime {
     // Anything that stops the call before it starts ends it as failed with the reason, never left
     // in progress.
     if (!assembly.ok) {
+      this.listeners?.callNotStarted(call.id);
       const { reason, error } = assembly;
       log.warn(
         { reason, error: error instanceof SessionSetupError ? undefined : describeError(error) },
@@ -215,16 +299,22 @@ export class VoiceRuntime {
       );
       journal.record({ seq: 1, atMs: 0, type: 'error', code: 'setup_failed', message: reason, fatal: true });
       await transport.hangUp('setup_failed');
-      await journal.close({ status: 'failed', endReason: 'setup_failed', endedAt: this.now() });
+      await this.closeRecord(journal, call, {
+        status: 'failed',
+        endReason: 'setup_failed',
+        endedAt: this.now(),
+      });
       return;
     }
     const live = assembly.call;
     this.calls.set(call.id, live);
+    // A supervisor who asked to listen while the call was being set up hears it from now on.
+    this.listeners?.callStarted(call.id, live.session);
     log.info({ direction: call.direction, transport: call.transport }, 'call started');
     try {
       live.session.start();
       const outcome = await live.session.ended;
-      await journal.close(await live.closingRecord(outcome, this.now()));
+      await this.closeRecord(journal, call, await live.closingRecord(outcome, this.now()));
       log.info({ endReason: outcome.reason, durationMs: outcome.durationMs }, 'call ended');
     } finally {
       live.voicemail.greetingWatch?.cancel();
@@ -289,6 +379,7 @@ export class VoiceRuntime {
         variables,
         now: this.now(),
         agentId: call.agentId,
+        overrides: assistantOverridesOf(call.metadata),
       },
       simulated?.credentials ?? ((credentialId) => resolveCredentialSecret(org, credentialId)),
       simulated?.providerUrls ?? this.options.providerUrls,
@@ -300,10 +391,48 @@ export class VoiceRuntime {
 
   private async tick(): Promise<void> {
     try {
-      await heartbeatRuntime(this.options.deps.db, this.options.runtimeId, this.now());
+      const beat = await heartbeatRuntime(
+        this.options.deps.db,
+        this.options.runtimeId,
+        this.now(),
+        this.calls.size,
+      );
+      // Swept while stalled: registering again keeps its calls from being taken for a lost runtime's.
+      if (beat) this.noteDrain(beat.draining);
+      else if (!this.closing) await this.register();
       await this.sweep();
     } catch (error) {
       this.options.logger.warn({ error: describeError(error) }, 'runtime heartbeat failed');
+    }
+  }
+
+  private async register(): Promise<void> {
+    await registerRuntime(this.options.deps.db, this.options.runtimeId, this.now(), {
+      role: this.options.role ?? 'all',
+      version: this.options.version ?? '',
+      host: hostname(),
+      mediaUrl: this.options.mediaUrl ?? null,
+    });
+  }
+
+  /**
+   * A drain is set on the registry by any process; the runtime learns it here and says so once when it
+   * begins, once when its last call has ended ("runtime drained": safe to stop), and once if resumed.
+   */
+  private noteDrain(draining: boolean): void {
+    const { logger } = this.options;
+    const activeCalls = this.calls.size;
+    if (draining && this.drain === 'none') {
+      this.drain = 'draining';
+      logger.info({ activeCalls }, 'runtime draining: no new calls, finishing the current ones');
+    }
+    if (draining && this.drain === 'draining' && activeCalls === 0) {
+      this.drain = 'drained';
+      logger.info('runtime drained');
+    }
+    if (!draining && this.drain !== 'none') {
+      this.drain = 'none';
+      logger.info('runtime resumed: taking new calls');
     }
   }
 
@@ -313,6 +442,7 @@ export class VoiceRuntime {
       staleAfterMs: this.options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
     });
     if (closed.length > 0) this.options.logger.warn({ callIds: closed }, 'closed calls of a lost runtime');
+    await this.reportSwept(closed);
     // Calls that never got past ringing hold a line of their organization until closed.
     const { dialLost, noStatusFromCarrier } = await sweepUnansweredCalls(this.options.deps.db, {
       now: this.now(),
@@ -328,7 +458,30 @@ export class VoiceRuntime {
         },
         'closed calls that never got past ringing',
       );
+      await this.reportSwept([...dialLost, ...noStatusFromCarrier]);
     }
+  }
+
+  private async reportSwept(callIds: readonly string[]): Promise<void> {
+    if (!this.options.liveEvents || callIds.length === 0) return;
+    await publishSweptCalls(this.options.liveEvents, this.options.deps.db, callIds, this.options.logger);
+  }
+
+  /** Closes the call's record, then tells live clients how it ended. */
+  private async closeRecord(
+    journal: CallJournal,
+    call: ClaimedCall['call'],
+    outcome: Parameters<CallJournal['close']>[0],
+  ): Promise<void> {
+    await journal.close(outcome);
+    if (!this.options.liveEvents) return;
+    const { status, endReason, endedAt } = outcome;
+    publishCallStatus(this.options.liveEvents, call, {
+      status,
+      previousStatus: call.status,
+      endReason,
+      at: endedAt,
+    });
   }
 
   private now(): Date {

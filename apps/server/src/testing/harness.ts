@@ -13,6 +13,7 @@ import {
 import { buildApp, type App } from '../api/app.js';
 import { readiness } from '../runtime.js';
 import type { Redis } from 'ioredis';
+import type { LiveEventLog } from '../live/live-event-log.js';
 
 export interface Response<T = any> {
   status: number;
@@ -120,6 +121,8 @@ export interface HarnessOptions {
   now?: () => Date;
   /** Tool requests' allowed hosts (and host resolution); none allowed when absent. */
   outbound?: ToolOutbound;
+  /** The app's live event log (GET /events), for tests that append to it; one of its own when absent. */
+  liveEvents?: LiveEventLog;
 }
 
 /** An app on a fresh test database, with no user yet. */
@@ -146,6 +149,7 @@ export async function createApp(options: HarnessOptions = {}) {
     checkReady: () => readiness(database),
     metricsToken: options.metricsToken,
     ...(options.outbound ? { outbound: options.outbound } : {}),
+    ...(options.liveEvents ? { liveEvents: options.liveEvents } : {}),
     ...(options.redis ? { redis: options.redis, rateLimitNamespace: options.rateLimitNamespace } : {}),
   });
   return {

@@ -2,6 +2,12 @@
 // goes back, with a short-lived single-use token that the media socket must present. A carrier that
 // retries the webhook for the same call gets the same record and a fresh token.
 import { calls, sql, type Database } from '@parley/db';
+import type { AssistantRequestEnv } from '../assistant-request/ask-assistant-request.js';
+import {
+  planInboundCall,
+  plannedCallValues,
+  recordInboundPlan,
+} from '../assistant-request/plan-inbound-call.js';
 import { hashToken, randomToken } from '../secret-box.js';
 
 export interface InboundCallStart {
@@ -22,7 +28,10 @@ export async function beginInboundCall(
   db: Database,
   start: InboundCallStart,
   now: Date,
+  /** Given by the carrier routes: a number's assistant request hook is asked before the call is created. */
+  assistantRequest?: AssistantRequestEnv,
 ): Promise<{ callId: string; mediaToken: string }> {
+  const plan = assistantRequest ? await planInboundCall(assistantRequest, db, start) : null;
   const mediaToken = randomToken();
   const expiresAt = new Date(now.getTime() + MEDIA_TOKEN_TTL_MS);
   const [row] = await db
@@ -42,6 +51,7 @@ export async function beginInboundCall(
       mediaTokenExpiresAt: expiresAt,
       createdAt: now,
       updatedAt: now,
+      ...(plan ? plannedCallValues(plan) : {}),
     })
     .onConflictDoUpdate({
       target: [calls.transport, calls.carrierCallId],
@@ -50,5 +60,8 @@ export async function beginInboundCall(
     })
     .returning({ id: calls.id });
   if (!row) throw new Error('insert returned no row');
+  if (plan && assistantRequest) {
+    await recordInboundPlan(assistantRequest, db, { ...start, id: row.id }, plan, now);
+  }
   return { callId: row.id, mediaToken };
 }

@@ -92,6 +92,12 @@ async function dial(ctx: OrgContext, row: CallRow, plan: OutboundCallPlan): Prom
       machineDetection: plan.machineDetection,
     }));
   } catch (error) {
+    // The dialer's own refusal before any carrier was asked (no runtime can carry the call): its code
+    // is the call's end reason and the answer.
+    if (error instanceof ServiceError) {
+      await markFailed(ctx, row.id, error.code, null);
+      throw error;
+    }
     const reason = error instanceof Error ? error.message : String(error);
     await markFailed(ctx, row.id, 'dial_failed', reason.slice(0, MAX_CARRIER_REASON) || 'dial failed');
     // The carrier's words go to the record, not here: they may quote the numbers.

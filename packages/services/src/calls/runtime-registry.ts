@@ -1,20 +1,74 @@
 // Voice runtimes register and heartbeat; a call whose runtime has stopped heartbeating (a crash, a
 // kill, a lost machine) can never be finished by it, so the sweeper closes it with `runtime_lost`
 // instead of leaving it "in progress" forever. Every runtime sweeps at start-up and periodically.
+//
+// The row is also the truth about draining: any process may set `draining` (drainRuntime), the runtime
+// learns it from its next heartbeat, and every process choosing a runtime for a new call reads it.
 import { and, calls, eq, inArray, isNotNull, lt, or, runtimes, sql, type Database } from '@parley/db';
 
 /** Statuses of a call that a runtime is (or was about to start) carrying. */
 export const LIVE_CALL_STATUSES = ['ringing', 'in_progress'] as const;
 
-export async function registerRuntime(db: Database, runtimeId: string, now: Date): Promise<void> {
-  await db
-    .insert(runtimes)
-    .values({ id: runtimeId, startedAt: now, heartbeatAt: now, draining: false })
-    .onConflictDoUpdate({ target: runtimes.id, set: { heartbeatAt: now, draining: false } });
+/** PARLEY_RUNTIME_STALE_AFTER_MS's default: a runtime silent this long is presumed dead. */
+export const DEFAULT_RUNTIME_STALE_AFTER_MS = 30_000;
+
+/** What a runtime says about itself when it registers. */
+export interface RuntimeDetails {
+  /** `all` or `runtime`: the role of the process. */
+  role: string;
+  version: string;
+  host: string;
+  /** Where carriers reach its media sockets (ws:// or wss://); null: the instance's public URL. */
+  mediaUrl: string | null;
 }
 
-export async function heartbeatRuntime(db: Database, runtimeId: string, now: Date): Promise<void> {
-  await db.update(runtimes).set({ heartbeatAt: now }).where(eq(runtimes.id, runtimeId));
+/**
+ * Registers a runtime as live. Re-registering an id that is still known (a process that restarts with
+ * the same id, or one whose row was swept while it was stalled) keeps its drain: draining is the
+ * operator's decision, which stands until they resume it.
+ */
+export async function registerRuntime(
+  db: Database,
+  runtimeId: string,
+  now: Date,
+  details: Partial<RuntimeDetails> = {},
+): Promise<void> {
+  const described = {
+    ...(details.role === undefined ? {} : { role: details.role }),
+    ...(details.version === undefined ? {} : { version: details.version }),
+    ...(details.host === undefined ? {} : { host: details.host }),
+    ...(details.mediaUrl === undefined ? {} : { mediaUrl: details.mediaUrl }),
+  };
+  await db
+    .insert(runtimes)
+    .values({ id: runtimeId, startedAt: now, heartbeatAt: now, draining: false, ...described })
+    .onConflictDoUpdate({
+      target: runtimes.id,
+      set: { startedAt: now, heartbeatAt: now, activeCalls: 0, ...described },
+    });
+}
+
+/**
+ * Says the runtime is alive and how many calls it carries. Answers whether it is asked to drain, or
+ * null when the registry no longer knows it (swept after a stall): it must register again.
+ */
+export async function heartbeatRuntime(
+  db: Database,
+  runtimeId: string,
+  now: Date,
+  activeCalls?: number,
+): Promise<{ draining: boolean } | null> {
+  const [row] = await db
+    .update(runtimes)
+    .set({ heartbeatAt: now, ...(activeCalls === undefined ? {} : { activeCalls }) })
+    .where(eq(runtimes.id, runtimeId))
+    .returning({ draining: runtimes.draining });
+  return row ?? null;
+}
+
+/** Forgets a runtime that stopped cleanly (its calls have been ended and written). */
+export async function unregisterRuntime(db: Database, runtimeId: string): Promise<void> {
+  await db.delete(runtimes).where(eq(runtimes.id, runtimeId));
 }
 
 /**

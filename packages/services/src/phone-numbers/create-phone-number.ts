@@ -26,6 +26,7 @@ export async function createPhoneNumber(ctx: OrgContext, input: CreatePhoneNumbe
         name: input.name ?? input.number,
         credentialId: input.credentialId ?? null,
         inboundAgentId: input.inboundAgentId ?? null,
+        assistantRequest: input.assistantRequest ?? null,
       })
       .onConflictDoNothing({ target: [phoneNumbers.carrier, phoneNumbers.number] })
       .returning();
@@ -41,7 +42,8 @@ export async function createPhoneNumber(ctx: OrgContext, input: CreatePhoneNumbe
       targetType: 'phone_number',
       targetId: row.id,
       // Not the number, nor the name (which defaults to it): the audit log keeps no phone numbers.
-      details: { carrier: row.carrier },
+      // Nor the hook's URL, which may hold a key: only whether there is one.
+      details: { carrier: row.carrier, ...(row.assistantRequest ? { assistantRequest: true } : {}) },
     });
     return toPhoneNumber(ctx, { row, inboundAgentId: row.inboundAgentId });
   });

@@ -2,6 +2,7 @@
 import type { Carrier, PhoneNumber } from '@parley/contracts';
 import { agents, and, eq, isNull, phoneNumbers, type Executor } from '@parley/db';
 import type { ServiceDeps } from '../context.js';
+import { storedAssistantRequest } from '../assistant-request/ask-assistant-request.js';
 import { ServiceError } from '../errors.js';
 import { iso } from '../pagination.js';
 import { carrierWebhooks } from './carrier-webhooks.js';
@@ -23,6 +24,7 @@ export function toPhoneNumber(deps: ServiceDeps, { row, inboundAgentId }: PhoneN
     name: row.name,
     credentialId: row.credentialId,
     inboundAgentId,
+    assistantRequest: storedAssistantRequest(row.assistantRequest),
     webhooks: carrierWebhooks(deps.publicUrl, carrier),
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),

@@ -1,7 +1,8 @@
-// Renames a phone number and re-points its credential or inbound agent.
+// Renames a phone number, re-points its credential or inbound agent, and sets or removes its hook.
 import type { Carrier, PhoneNumber, UpdatePhoneNumberBody } from '@parley/contracts';
 import { eq, phoneNumbers } from '@parley/db';
 import { auditInOrganization } from '../audit.js';
+import { storedAssistantRequest } from '../assistant-request/ask-assistant-request.js';
 import { authorize, nowOf, type OrgContext } from '../context.js';
 import { findPhoneNumber, toPhoneNumber } from './phone-number-row.js';
 import { checkPhoneNumberReferences } from './validate-references.js';
@@ -28,7 +29,15 @@ export async function updatePhoneNumber(
       (['name', 'credentialId', 'inboundAgentId'] as const)
         .filter((field) => input[field] !== undefined && input[field] !== current[field])
         .map((field) => [field, input[field]]),
-    ) as Partial<typeof current>;
+    ) as Partial<typeof current> & { assistantRequest?: Record<string, unknown> | null };
+    // The hook is replaced whole; the same hook again is no change.
+    const currentHook = storedAssistantRequest(existing.row.assistantRequest);
+    if (
+      input.assistantRequest !== undefined &&
+      JSON.stringify(input.assistantRequest) !== JSON.stringify(currentHook)
+    ) {
+      changes.assistantRequest = input.assistantRequest;
+    }
     const changed = Object.keys(changes);
     if (changed.length === 0) return toPhoneNumber(ctx, existing);
     const [row] = await tx
@@ -41,7 +50,7 @@ export async function updatePhoneNumber(
       action: 'phone_number.update',
       targetType: 'phone_number',
       targetId: row.id,
-      // Which fields changed and the ids they now name; never the number.
+      // Which fields changed and the ids they now name; never the number, nor the hook's URL.
       details: {
         changed,
         ...('credentialId' in changes ? { credentialId: changes.credentialId } : {}),

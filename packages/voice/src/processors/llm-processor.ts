@@ -45,6 +45,10 @@ export class LlmProcessor extends FrameProcessor {
   private readonly unheard = new Map<number, string>();
   /** Speculative drafts: their clauses wait here until the turn is confirmed. */
   private readonly held = new Map<number, { frames: Frame[]; confirmed: boolean; onConfirmed: () => void }>();
+  /** While muted (see setMuted) nothing is spoken but a supervisor's words. */
+  private muted = false;
+  /** Draft turns that arrived while muted: their text enters the context only once confirmed. */
+  private readonly mutedDrafts = new Map<number, string>();
 
   constructor(options: LlmProcessorOptions) {
     super();
@@ -52,7 +56,18 @@ export class LlmProcessor extends FrameProcessor {
     this.context = new ConversationContext(options.systemPrompt);
   }
 
+  /**
+   * Mutes or unmutes the agent. While muted, the caller's turns still enter the context but get no
+   * reply, and nothing else is spoken (greetings, reminders, resumes, dead-air recovery) except a
+   * supervisor's `agent.say`. Stopping what is being said is the session's interruption, not this.
+   */
+  setMuted(muted: boolean): void {
+    this.muted = muted;
+    if (!muted) this.mutedDrafts.clear();
+  }
+
   protected override async process(frame: Frame, direction: Direction): Promise<void> {
+    if (this.muted && this.silenced(frame)) return;
     switch (frame.type) {
       case 'user.turn':
         if (frame.speculative) await this.runSpeculative(frame);
@@ -86,6 +101,53 @@ export class LlmProcessor extends FrameProcessor {
         return;
     }
     this.push(frame, direction);
+  }
+
+  // --- muted ---------------------------------------------------------------------------------------
+
+  /** Whether muting swallows `frame` (after keeping what the caller said); false lets it through. */
+  private silenced(frame: Frame): boolean {
+    switch (frame.type) {
+      case 'user.turn':
+        if (frame.speculative) {
+          // No draft is written while muted; the text waits for the turn's confirmation.
+          this.mutedDrafts.set(frame.turnId, frame.text);
+          if (this.mutedDrafts.size > 8) this.mutedDrafts.delete(this.mutedDrafts.keys().next().value!);
+          return true;
+        }
+        this.context.addUser(frame.text);
+        this.unanswered(frame.turnId, 'the caller’s turn is in the context, unanswered');
+        return true;
+      case 'user.turn.confirmed': {
+        const text = this.mutedDrafts.get(frame.turnId);
+        if (text === undefined) return false;
+        this.mutedDrafts.delete(frame.turnId);
+        this.context.addUser(text);
+        this.unanswered(frame.turnId, 'the caller’s turn is in the context, unanswered');
+        return true;
+      }
+      case 'agent.say':
+        // A supervisor's words are the one thing a muted agent says.
+        if (frame.source === 'supervisor') return false;
+        this.unanswered(frame.turnId, `a ${frame.source} line was not said`);
+        return true;
+      case 'agent.resume':
+      case 'llm.run':
+        this.unanswered(frame.turnId, 'the agent did not speak on its own');
+        return true;
+      case 'llm.text':
+        // Only text injected ahead of this stage (a dead-air filler) arrives here; it is not said.
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Closes an agent turn that will say nothing, so turn-taking does not wait on it. */
+  private unanswered(turnId: number, reason: string): void {
+    this.ctx.turns.finish(turnId);
+    this.options.latency?.drop(turnId);
+    this.ctx.emit({ type: 'decision', decision: 'muted', reason: `the agent is muted: ${reason}` });
   }
 
   // --- responses ----------------------------------------------------------------------------------

@@ -26,9 +26,10 @@ import type { IdleOptions } from '../turns/idle-monitor.js';
 import { IdleMonitor } from '../turns/idle-monitor.js';
 import type { TurnTakingOptions } from '../turns/user-turn-processor.js';
 import { UserTurnProcessor } from '../turns/user-turn-processor.js';
-import type { CallEvent, CallEventBody } from './events.js';
+import type { CallEvent, CallEventBody, ControlEventBody } from './events.js';
 import { LatencyTracker } from './latency.js';
 import { CallRecorder } from './recorder.js';
+import { CallAudioTap } from './audio-tap.js';
 import { CALLER_HUNG_UP, type CallTransport, type TransportEvent } from './transport.js';
 
 export type FirstMessageMode = 'agent-speaks' | 'user-speaks' | 'agent-generates';
@@ -87,6 +88,9 @@ export class CallSession {
   private readonly llm: LlmProcessor;
   private readonly output: OutputProcessor;
   private readonly watchdog: DeadAirWatchdog;
+  private readonly idle: IdleMonitor;
+  /** See mute(). */
+  private muted = false;
   private readonly recorder: CallRecorder | null;
   private readonly startedAtMs: number;
   private seq = 0;
@@ -94,6 +98,8 @@ export class CallSession {
   private hangUpReason = 'agent_hangup';
   private maxDurationTimer: TimerHandle | null = null;
   private ending: Promise<CallOutcome> | null = null;
+  /** Supervisor listen: set only while someone listens, so an unheard call pays one null check. */
+  private audioTap: { tap: CallAudioTap; onEnd: (reason: string) => void } | null = null;
   private resolveEnded!: (outcome: CallOutcome) => void;
   /** Resolves once the call is over and everything is written. */
   readonly ended: Promise<CallOutcome>;
@@ -153,15 +159,18 @@ export class CallSession {
       sink: {
         sendAudio: (audio) => {
           recorder?.agent(audio, this.callTimeMs());
+          this.audioTap?.tap.agent(audio, this.callTimeMs());
           transport.sendAudio(audio);
         },
         sendMark: (name) => transport.sendMark(name),
         clear: () => {
           recorder?.truncateAgent(this.callTimeMs());
+          this.audioTap?.tap.truncateAgent(this.callTimeMs());
           transport.clear();
         },
       },
     });
+    this.idle = new IdleMonitor(agent.idle);
     const processors = [
       new VadProcessor({ analyzer: options.vad, inputFormat: transport.inputFormat, latency }),
       new SttProcessor({
@@ -174,7 +183,7 @@ export class CallSession {
         endpointingMs: Math.min(100, agent.turnTaking.endpointingSilenceMs),
         ...(agent.sttKeywords ? { keywords: agent.sttKeywords } : {}),
       }),
-      new IdleMonitor(agent.idle),
+      this.idle,
       new UserTurnProcessor({ ...agent.turnTaking, latency }),
       this.llm,
       new TtsProcessor({
@@ -257,6 +266,52 @@ export class CallSession {
     this.pipeline.interrupt(reason);
   }
 
+  /**
+   * Mutes the agent: what it is saying stops at once, and until unmute() it starts nothing itself: no
+   * replies, greeting, idle reminders, resumes or dead-air recovery (muted time is never dead air). It
+   * keeps listening: the caller's turns still enter the model's context, unanswered. A supervisor's
+   * say() is still spoken (it is the one voice a muted agent has). At the maximum duration a muted
+   * call ends without its closing line.
+   */
+  mute(): void {
+    if (this.muted || this.ending) return;
+    this.muted = true;
+    // The switches first: nothing may start between the interruption and them.
+    this.llm.setMuted(true);
+    this.idle.setMuted(true);
+    this.watchdog.setMuted(true);
+    this.pipeline.interrupt('muted');
+  }
+
+  /** The agent speaks again: it answers the caller's next turn (turns heard while muted stay unanswered). */
+  unmute(): void {
+    if (!this.muted || this.ending) return;
+    this.muted = false;
+    this.llm.setMuted(false);
+    this.watchdog.setMuted(false);
+    this.idle.setMuted(false);
+  }
+
+  get isMuted(): boolean {
+    return this.muted;
+  }
+
+  /**
+   * The model speaks now on its context as it stands (after a supervisor added to it), stopping what
+   * the agent was saying. A muted agent does not (the context keeps the addition for later).
+   */
+  respond(): void {
+    if (this.muted) return;
+    this.pipeline.interrupt('supervisor respond');
+    this.pipeline.inject({ type: 'llm.run', reason: 'supervisor', turnId: this.pipeline.turns.begin().id });
+  }
+
+  /** Records a supervisor's command on the call's timeline (the server carries the commands out). */
+  recordControl(event: ControlEventBody): void {
+    if (this.ending) return;
+    this.emit(event);
+  }
+
   /** Adds a message or instruction to the model's context. */
   appendContext(role: 'user' | 'system', text: string): void {
     this.pipeline.inject({ type: 'context.append', role, text });
@@ -281,6 +336,40 @@ export class CallSession {
     return this.end(reason, true);
   }
 
+  /**
+   * Streams both legs to `onChunk` as interleaved stereo PCM16 (caller left, agent right, at
+   * `sampleRateHz`) until the returned `stop` is called; `onEnd` is told the call's end reason once the
+   * last chunk is out. One tap at a time (a listener relay shares it); a new one replaces the old.
+   */
+  tapAudio(options: {
+    onChunk: (interleaved: Int16Array) => void;
+    onEnd: (reason: string) => void;
+    chunkMs?: number;
+  }): { sampleRateHz: number; stop: () => void } {
+    const { transport } = this.options;
+    const sampleRateHz = transport.inputFormat.sampleRateHz;
+    if (this.ending) {
+      void this.ending.then((outcome) => options.onEnd(outcome.reason));
+      return { sampleRateHz, stop: () => {} };
+    }
+    const tap = new CallAudioTap({
+      sampleRateHz,
+      callerFormat: transport.inputFormat,
+      agentFormat: transport.outputFormat,
+      startAtMs: this.callTimeMs(),
+      onChunk: options.onChunk,
+      ...(options.chunkMs !== undefined ? { chunkMs: options.chunkMs } : {}),
+    });
+    const entry = { tap, onEnd: options.onEnd };
+    this.audioTap = entry;
+    return {
+      sampleRateHz,
+      stop: () => {
+        if (this.audioTap === entry) this.audioTap = null;
+      },
+    };
+  }
+
   // --- internals ------------------------------------------------------------------------------------
 
   private onTransport(event: TransportEvent): void {
@@ -290,6 +379,7 @@ export class CallSession {
         const format = this.options.transport.inputFormat;
         const pcm16 = decodeToPcm16(event.audio, format);
         this.recorder?.caller(event.audio, pcm16);
+        this.audioTap?.tap.caller(event.audio, pcm16);
         this.pipeline.inject({
           type: 'audio.in',
           audio: event.audio,
@@ -323,6 +413,10 @@ export class CallSession {
       decision: 'max_duration',
       reason: `the call reached its ${this.options.agent.maxDurationSeconds} s limit`,
     });
+    if (this.muted) {
+      void this.end('max_duration', true);
+      return;
+    }
     this.pipeline.interrupt('max duration');
     this.pipeline.inject({
       type: 'agent.say',
@@ -354,12 +448,21 @@ export class CallSession {
             this.emit({ type: 'error', code: 'recording_failed', message: String(error), fatal: false }),
           );
       }
+      this.endAudioTap(reason);
       this.emit({ type: 'call.ended', reason, durationMs: Math.round(durationMs) });
       const outcome = { reason, durationMs };
       this.resolveEnded(outcome);
       return outcome;
     })();
     return this.ending;
+  }
+
+  private endAudioTap(reason: string): void {
+    const entry = this.audioTap;
+    if (!entry) return;
+    this.audioTap = null;
+    entry.tap.close();
+    entry.onEnd(reason);
   }
 
   private callTimeMs(): number {

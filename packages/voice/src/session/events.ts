@@ -39,7 +39,26 @@ export type DecisionKind =
   | 'tts.fallback'
   | 'apology' // every provider failed: a spoken apology instead
   | 'tool.slow' // said a "one moment" line
-  | 'tool_rounds.exhausted';
+  | 'tool_rounds.exhausted'
+  | 'muted'; // the agent is muted: a reply, reminder or recovery it would have spoken was not
+
+/**
+ * A supervisor's command on the live call (call control), recorded by whoever carries it out so the
+ * call can be explained afterwards. Lengths only: what was said or added is in the transcript.
+ */
+export type ControlEventBody =
+  | { type: 'control.hang_up' }
+  | { type: 'control.say'; chars: number; interrupt: boolean; hangUpAfter: boolean }
+  | { type: 'control.inject'; role: 'user' | 'system'; chars: number; respond: boolean }
+  | {
+      type: 'control.transfer';
+      /** To the agent's configured human hand-off rather than a number given with the command. */
+      handOff: boolean;
+      /** `unavailable`: the call's carrier cannot transfer it, so nothing was done. */
+      status: 'announcing' | 'transferring' | 'unavailable';
+    }
+  | { type: 'control.mute' }
+  | { type: 'control.unmute' };
 
 export type CallEventBody =
   | { type: 'call.started'; inputFormat: string; outputFormat: string }
@@ -66,7 +85,8 @@ export type CallEventBody =
   | { type: 'decision'; decision: DecisionKind; reason: string; data?: Record<string, unknown> }
   | { type: 'dtmf'; digit: string }
   | { type: 'error'; code: string; message: string; fatal: boolean }
-  | { type: 'call.ended'; reason: string; durationMs: number };
+  | { type: 'call.ended'; reason: string; durationMs: number }
+  | ControlEventBody;
 
 export type CallEvent = CallEventBody & {
   /** 1, 2, 3, … in the order things happened. */

@@ -4,3 +4,4 @@ export * from './in-memory-transport.js';
 export * from './latency.js';
 export * from './recorder.js';
 export * from './transport.js';
+export * from './audio-tap.js';

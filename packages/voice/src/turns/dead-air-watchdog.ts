@@ -26,6 +26,7 @@ export class DeadAirWatchdog implements PipelineObserver {
   private watchedTurnId: number | null = null;
   private emptyReplies = 0;
   private fillerSaidForTurn: number | null = null;
+  private muted = false;
 
   constructor(options: DeadAirOptions) {
     this.options = options;
@@ -59,8 +60,22 @@ export class DeadAirWatchdog implements PipelineObserver {
     this.disarm(false);
   }
 
+  /**
+   * A muted agent is meant to be silent: muted time is never dead air. Muting disarms the watchdog and
+   * nothing arms it until unmuted (the next caller turn after that does).
+   */
+  setMuted(muted: boolean): void {
+    this.muted = muted;
+    if (muted) {
+      this.disarm(false);
+      this.watchedTurnId = null;
+      this.emptyReplies = 0;
+    }
+  }
+
   private arm(turnId: number): void {
     this.disarm(false);
+    if (this.muted) return;
     this.watchedTurnId = turnId;
     this.timer = this.options.clock.setTimer(this.options.deadAirMs, () => {
       this.timer = null;

@@ -18,6 +18,7 @@ export class IdleMonitor extends FrameProcessor {
   private timer: TimerHandle | null = null;
   private remindersSent = 0;
   private hangingUp = false;
+  private muted = false;
 
   constructor(options: IdleOptions) {
     super();
@@ -60,9 +61,20 @@ export class IdleMonitor extends FrameProcessor {
     this.stop();
   }
 
+  /**
+   * A muted agent prompts nobody: the timer stops and is not armed again until unmuted. Unmuting
+   * starts it afresh, as if the agent had just finished speaking, so a silent caller is still reminded.
+   */
+  setMuted(muted: boolean): void {
+    if (muted === this.muted) return;
+    this.muted = muted;
+    if (muted) this.stop();
+    else this.arm();
+  }
+
   private arm(): void {
     this.stop();
-    if (this.hangingUp) return;
+    if (this.hangingUp || this.muted) return;
     this.timer = this.ctx.clock.setTimer(this.options.reminderAfterMs, () => {
       this.timer = null;
       this.fire();

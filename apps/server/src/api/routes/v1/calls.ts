@@ -1,9 +1,12 @@
 // /api/v1/calls: place outbound calls; the call history (filtered, sorted, paged, exported as CSV); one
 // call with its timeline, transcript and recording (by byte range, stereo or mixed); cancel one before it
-// is answered; erase one. Thin: validate, call one verb, answer.
+// is answered; control a live one (hang up, say, inject, transfer, mute); erase one. Thin: validate, call
+// one verb, answer.
 import { Readable } from 'node:stream';
 import {
   Call,
+  CallControlAccepted,
+  CallControlBody,
   CallDetail,
   CallEvent,
   CallEventsQuery,
@@ -11,12 +14,14 @@ import {
   callPageOf,
   CallsQuery,
   CallTranscript,
+  ActiveCalls,
   CreateCallBody,
   IdParams,
   RecordingQuery,
 } from '@parley/contracts';
 import {
   cancelCall,
+  controlCall,
   createOutboundCall,
   eraseCall,
   exportCalls,
@@ -24,6 +29,7 @@ import {
   getCallTranscript,
   listCallEvents,
   listCalls,
+  listActiveCalls,
   openCallRecording,
 } from '@parley/services';
 import { z } from 'zod';
@@ -31,8 +37,9 @@ import { organizationContext } from '../../plugins/auth.js';
 import type { RouteModule } from '../../types.js';
 import { callsCsv } from './calls-csv.js';
 import { sendRecording } from './recording-response.js';
+import { publishApiCallStatus } from '../../../live/live-call-events.js';
 
-export const callRoutes: RouteModule = (app, { deps }) => {
+export const callRoutes: RouteModule = (app, { deps, liveEvents }) => {
   const tags = ['calls'];
   app.post(
     '/calls',
@@ -44,8 +51,24 @@ export const callRoutes: RouteModule = (app, { deps }) => {
         response: { 201: Call },
       },
     },
-    async (request, reply) =>
-      reply.code(201).send(await createOutboundCall(await organizationContext(deps, request), request.body)),
+    async (request, reply) => {
+      const ctx = await organizationContext(deps, request);
+      const call = await createOutboundCall(ctx, request.body);
+      publishApiCallStatus(liveEvents, ctx.organizationId, call);
+      return reply.code(201).send(call);
+    },
+  );
+  app.get(
+    '/calls/active',
+    {
+      schema: {
+        tags,
+        summary:
+          'The calls not over yet (queued, ringing, in progress) on every runtime, with the one carrying each',
+        response: { 200: ActiveCalls },
+      },
+    },
+    async (request) => listActiveCalls(await organizationContext(deps, request)),
   );
   app.get(
     '/calls',
@@ -137,7 +160,29 @@ export const callRoutes: RouteModule = (app, { deps }) => {
         response: { 200: Call },
       },
     },
-    async (request) => cancelCall(await organizationContext(deps, request), request.params.id),
+    async (request) => {
+      const ctx = await organizationContext(deps, request);
+      const call = await cancelCall(ctx, request.params.id);
+      if (call.status === 'canceled') publishApiCallStatus(liveEvents, ctx.organizationId, call);
+      return call;
+    },
+  );
+  app.post(
+    '/calls/:id/control',
+    {
+      schema: {
+        tags,
+        summary:
+          'Control a live call: hang up, say a text, add to the agent’s context, transfer, hand off, mute or unmute',
+        params: IdParams,
+        body: CallControlBody,
+        response: { 202: CallControlAccepted },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .code(202)
+        .send(await controlCall(await organizationContext(deps, request), request.params.id, request.body)),
   );
   app.delete(
     '/calls/:id',

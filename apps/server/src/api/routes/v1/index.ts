@@ -15,6 +15,9 @@ import { toolRoutes } from './tools.js';
 import { leadRoutes } from './leads.js';
 import { webhookEndpointRoutes } from './webhook-endpoints.js';
 import { analyticsRoutes } from './analytics.js';
+import { callListenRoutes } from './call-listen.js';
+import { eventRoutes } from './events.js';
+import { runtimeRoutes } from './runtimes.js';
 
 /** Every /api/v1 resource; a new resource adds its module here. */
 export const V1_ROUTES: RouteModule[] = [
@@ -34,4 +37,7 @@ export const V1_ROUTES: RouteModule[] = [
   leadRoutes,
   webhookEndpointRoutes,
   analyticsRoutes,
+  callListenRoutes,
+  eventRoutes,
+  runtimeRoutes,
 ];

@@ -68,6 +68,7 @@ describe('registering and reading numbers', () => {
       name: 'London support',
       credentialId,
       inboundAgentId: agentId,
+      assistantRequest: null,
       webhooks: {
         inbound: 'http://parley.test/webhooks/twilio/inbound',
         status: 'http://parley.test/webhooks/twilio/status',

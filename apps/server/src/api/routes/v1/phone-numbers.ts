@@ -1,5 +1,6 @@
-// /api/v1/phone-numbers: carrier numbers of the organization, the agent that answers each, and the
-// webhook URLs to paste into the carrier's console. Thin: validate, call one verb, answer.
+// /api/v1/phone-numbers: carrier numbers of the organization, the agent that answers each (and the
+// hook that may pick another), and the webhook URLs to paste into the carrier's console. Thin: validate,
+// call one verb, answer.
 import { z } from 'zod';
 import {
   CreatePhoneNumberBody,
@@ -26,7 +27,8 @@ export const phoneNumberRoutes: RouteModule = (app, { deps }) => {
     {
       schema: {
         tags,
-        summary: 'Register a carrier number (E.164), optionally with its credential and inbound agent',
+        summary:
+          'Register a carrier number (E.164), optionally with its credential, inbound agent and assistant request hook',
         body: CreatePhoneNumberBody,
         response: { 201: PhoneNumber },
       },
@@ -63,7 +65,8 @@ export const phoneNumberRoutes: RouteModule = (app, { deps }) => {
     {
       schema: {
         tags,
-        summary: 'Rename a phone number or change its credential or inbound agent (null detaches)',
+        summary:
+          'Rename a phone number or change its credential, inbound agent or assistant request hook (null detaches)',
         params: IdParams,
         body: UpdatePhoneNumberBody,
         response: { 200: PhoneNumber },
