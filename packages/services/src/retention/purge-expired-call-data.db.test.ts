@@ -54,6 +54,7 @@ async function endedCall(organizationId: string, days: number, name: string) {
       { type: 'user.turn', data: { turnId: 1, text: 'My card is 4111' } },
       { type: 'tool.called', data: { name: 'lookup', arguments: '{"card":"4111"}' } },
       { type: 'agent.speech.ended', data: { turnId: 1, text: 'Thank you' } },
+      { type: 'control.say', data: { chars: 24, interrupt: true, hangUpAfter: false } },
       { type: 'call.ended', data: { reason: 'caller_hung_up', durationMs: 60_000 } },
     ].map((event, index) => ({ ...event, callId: id, organizationId, seq: index + 1, atMs: index * 1000 })),
   );
@@ -77,7 +78,14 @@ async function stateOf(call: { id: string; recordingPath: string }) {
   };
 }
 
-const ALL_EVENTS = ['call.started', 'user.turn', 'tool.called', 'agent.speech.ended', 'call.ended'];
+const ALL_EVENTS = [
+  'call.started',
+  'user.turn',
+  'tool.called',
+  'agent.speech.ended',
+  'control.say',
+  'call.ended',
+];
 
 it('purges recordings and transcripts past each retention, once, and records the counts', async () => {
   const orgId = fixture.organizationId;
@@ -139,14 +147,14 @@ it('purges recordings and transcripts past each retention, once, and records the
     recordingPath: null,
     recordingDurationMs: null,
     turns: 0,
-    events: ['call.started', 'call.ended'],
+    events: ['call.started', 'control.say', 'call.ended'],
   });
   expect(await stateOf(recent)).toEqual({
     file: true,
     recordingPath: recent.recordingPath,
     recordingDurationMs: 60_000,
     turns: 0,
-    events: ['call.started', 'call.ended'],
+    events: ['call.started', 'control.say', 'call.ended'],
   });
   const untouched = (call: { recordingPath: string }) => ({
     file: true,

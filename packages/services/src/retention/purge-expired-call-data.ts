@@ -55,6 +55,13 @@ export const RETAINED_EVENT_TYPES = [
   'user.speech.stopped',
   'agent.speech.started',
   'turn.latency',
+  // A supervisor's commands record who did what and lengths, never the text: how the call was handled.
+  'control.hang_up',
+  'control.say',
+  'control.inject',
+  'control.transfer',
+  'control.mute',
+  'control.unmute',
 ] as const;
 
 /** The advisory lock each purge batch takes. Arbitrary, fixed: distinct from the migration lock's key. */
