@@ -18,18 +18,19 @@ export async function authenticateApiKey(
   deps: ServiceDeps,
   token: string,
 ): Promise<Extract<Actor, { type: 'api_key' }>> {
-  const invalid = new ServiceError('api_key_invalid', 'The API key is invalid, revoked or expired');
+  // Built only when needed: an error's stack trace is a cost every valid request would pay.
+  const invalid = () => new ServiceError('api_key_invalid', 'The API key is invalid, revoked or expired');
   const match = KEY_PATTERN.exec(token);
-  if (!match) throw invalid;
+  if (!match) throw invalid();
   const [row] = await deps.db
     .select({ key: apiKeys, suspendedAt: organizations.suspendedAt })
     .from(apiKeys)
     .innerJoin(organizations, eq(organizations.id, apiKeys.organizationId))
     .where(eq(apiKeys.prefix, match[1] as string));
   const matches = constantTimeEqual(row?.key.secretHash ?? NO_HASH, hashToken(token));
-  if (!row || !matches) throw invalid;
+  if (!row || !matches) throw invalid();
   const now = nowOf(deps);
-  if (row.key.revokedAt || (row.key.expiresAt && row.key.expiresAt <= now)) throw invalid;
+  if (row.key.revokedAt || (row.key.expiresAt && row.key.expiresAt <= now)) throw invalid();
   if (row.suspendedAt) {
     throw new ServiceError(
       'organization_suspended',

@@ -18,14 +18,14 @@ export async function enterOrganization(
     if (requestedId !== undefined && requestedId !== actor.organizationId) {
       throw new ServiceError('organization_not_found', 'Organization not found');
     }
-    const [org] = await ctx.db.select().from(organizations).where(eq(organizations.id, actor.organizationId));
-    if (!org) throw new ServiceError('organization_not_found', 'Organization not found');
+    // No second lookup: authenticateApiKey found the key through its organization (a deleted
+    // organization takes its keys with it) and refused it if the organization is suspended.
     return {
       ...ctx,
-      organizationId: org.id,
+      organizationId: actor.organizationId,
       role: null,
       permissions: permissionsOfScopes(actor.scopes),
-      suspended: org.suspendedAt !== null,
+      suspended: false,
     };
   }
   if (actor.type !== 'user') throw new Error('system actors act through explicit organization ids');
