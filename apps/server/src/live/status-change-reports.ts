@@ -6,6 +6,7 @@ import {
   applyCarrierStatus,
   callStatusSnapshots,
   nowOf,
+  ServiceError,
   type CallStatusSnapshot,
   type CarrierStatus,
   type ServiceDeps,
@@ -25,6 +26,22 @@ export async function publishSweptCalls(
   await report(logger, async () => {
     for (const call of await callStatusSnapshots(db, callIds)) publish(log, call);
   });
+}
+
+/**
+ * A call `POST /calls` recorded but could not dial: the error it answers with names the call (its
+ * `details.callId`), which has just been closed as failed with the reason.
+ */
+export async function publishFailedDial(
+  log: LiveEventLog,
+  db: ServiceDeps['db'],
+  error: unknown,
+  logger: FastifyBaseLogger,
+): Promise<void> {
+  const details = error instanceof ServiceError ? error.details : undefined;
+  const callId =
+    typeof details === 'object' && details !== null && 'callId' in details ? details.callId : undefined;
+  if (typeof callId === 'string') await publishSweptCalls(log, db, [callId], logger);
 }
 
 /**

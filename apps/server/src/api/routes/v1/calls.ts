@@ -38,6 +38,7 @@ import type { RouteModule } from '../../types.js';
 import { callsCsv } from './calls-csv.js';
 import { sendRecording } from './recording-response.js';
 import { publishApiCallStatus } from '../../../live/live-call-events.js';
+import { publishFailedDial } from '../../../live/status-change-reports.js';
 
 export const callRoutes: RouteModule = (app, { deps, liveEvents }) => {
   const tags = ['calls'];
@@ -53,7 +54,10 @@ export const callRoutes: RouteModule = (app, { deps, liveEvents }) => {
     },
     async (request, reply) => {
       const ctx = await organizationContext(deps, request);
-      const call = await createOutboundCall(ctx, request.body);
+      const call = await createOutboundCall(ctx, request.body).catch(async (error: unknown) => {
+        await publishFailedDial(liveEvents, deps.db, error, request.log);
+        throw error;
+      });
       publishApiCallStatus(liveEvents, ctx.organizationId, call);
       return reply.code(201).send(call);
     },

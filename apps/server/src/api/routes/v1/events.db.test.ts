@@ -14,6 +14,7 @@ import { FakeDialer } from '../../../testing/fake-dialer.js';
 import { createHarness, type Harness, type SignedInUser } from '../../../testing/harness.js';
 
 const log = new InProcessLiveEventLog({ logger: pino({ level: 'silent' }) });
+const dialer = new FakeDialer();
 let h: Harness;
 let baseUrl: string;
 let acme: SignedInUser;
@@ -24,7 +25,7 @@ let globexCall: string;
 let acmeKey: string;
 
 beforeAll(async () => {
-  h = await createHarness({ liveEvents: log, dialer: new FakeDialer() });
+  h = await createHarness({ liveEvents: log, dialer });
   await h.app.listen({ port: 0, host: '127.0.0.1' });
   const address = h.app.server.address();
   baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -209,7 +210,7 @@ describe('GET /api/v1/events', () => {
 });
 
 describe('the status of calls placed through the API', () => {
-  it('is streamed when a call is placed (queued) and when it is canceled', async () => {
+  it('is streamed when a call is placed (queued), when it is canceled and when it fails to dial', async () => {
     const owner = acme.client;
     const credential = await owner.post('/api/v1/credentials', {
       name: 'Twilio account',
@@ -242,6 +243,19 @@ describe('the status of calls placed through the API', () => {
         { status: 'canceled', previousStatus: null, endReason: 'canceled_by_api' },
       ],
     ]);
+
+    // A carrier that refuses to place the call: the call is recorded and closed as failed at once.
+    dialer.dialError = 'the carrier refused the number';
+    const refused = await owner.post('/api/v1/calls', { agentId: agent.body.id, from, to: '+14155550124' });
+    dialer.dialError = null;
+    expect(refused.status).toBe(502);
+    const failedCallId = refused.body.error.details.callId;
+    await watching.count(3);
+    expect(watching.received[2]!.data).toMatchObject({
+      callId: failedCallId,
+      agentId: agent.body.id,
+      data: { status: 'failed', endReason: 'dial_failed' },
+    });
     watching.close();
   });
 });
