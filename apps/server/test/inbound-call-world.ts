@@ -11,18 +11,7 @@ import { expect, vi } from 'vitest';
 import { asc, callEvents, calls, eq, transcriptTurns, type DatabaseHandle } from '@parley/db';
 import { createTestDatabase } from '@parley/db/testing';
 import type { AgentConfigInput } from '@parley/contracts';
-import {
-  createAgent,
-  createCredential,
-  createUserAsOperator,
-  operatorOrgContext,
-  publishAgent,
-  SecretBox,
-  type OrgContext,
-  type ServiceContext,
-  type ServiceDeps,
-} from '@parley/services';
-import { constant, startCartesiaSimulator, startLlmSimulator, startSttSimulator } from '@parley/testkit';
+import { createAgent, publishAgent, SecretBox, type OrgContext, type ServiceDeps } from '@parley/services';
 import { parseWav } from '@parley/voice';
 import { buildApp, type App } from '../src/api/app.js';
 import { readiness } from '../src/runtime.js';
@@ -33,6 +22,14 @@ import { InProcessCallCommandBus } from '../src/live/in-process-bus.js';
 import { InProcessCallAudioRelay } from '../src/live/call-audio-relay.js';
 import { InProcessLiveEventLog } from '../src/live/in-process-live-event-log.js';
 import type { LiveEventLog } from '../src/live/live-event-log.js';
+import {
+  createSimulatedOrganization,
+  providerUrlsOf,
+  startProviderSimulators,
+  type ProviderSimulators,
+} from './simulated-providers.js';
+
+export { agentTurn, type ListeningCaller } from './simulated-providers.js';
 
 export const GREETING = 'Hello, thanks for calling Acme. How can I help?';
 export const REPLY = 'We open at nine on Saturdays.';
@@ -43,11 +40,7 @@ export interface InboundCallWorld {
   org: OrgContext;
   /** The published agent that takes the suite's numbers. */
   agentId: string;
-  sims: {
-    stt: Awaited<ReturnType<typeof startSttSimulator>>;
-    llm: Awaited<ReturnType<typeof startLlmSimulator>>;
-    tts: Awaited<ReturnType<typeof startCartesiaSimulator>>;
-  };
+  sims: ProviderSimulators;
   /** Creates and publishes another agent on the world's providers, with `overrides`; returns its id. */
   publishedAgent(overrides: Partial<AgentConfigInput>): Promise<string>;
   /** Creates a credential in the organization; returns its id. */
@@ -74,15 +67,7 @@ export async function startInboundCallWorld(
 ): Promise<InboundCallWorld> {
   const database = await createTestDatabase();
   const recordingsDir = await mkdtemp(path.join(tmpdir(), 'parley-recordings-'));
-  const sims = {
-    stt: await startSttSimulator({ apiKey: 'dg-key', finalLatencyMs: 20 }),
-    llm: await startLlmSimulator({
-      apiKey: 'llm-key',
-      firstTokenLatency: constant(30),
-      tokensPerSecond: 200,
-    }),
-    tts: await startCartesiaSimulator({ apiKey: 'tts-key', firstByteLatencyMs: 20 }),
-  };
+  const sims = await startProviderSimulators();
   const deps: ServiceDeps = {
     db: database.db,
     secretBox: new SecretBox('test secret key that is long enough to be accepted'),
@@ -110,7 +95,7 @@ export async function startInboundCallWorld(
     audio: callAudio,
     liveEvents: liveEvents.runtime,
     recordingsDir,
-    providerUrls: { deepgram: sims.stt.url, openai: sims.llm.url, cartesia: sims.tts.baseUrl },
+    providerUrls: providerUrlsOf(sims),
     logger,
     ...(dialer ? { callControl: dialer } : {}),
     ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
@@ -131,30 +116,12 @@ export async function startInboundCallWorld(
   const address = app.server.address();
   deps.publicUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-  const system: ServiceContext = { ...deps, actor: { type: 'system', label: 'test' }, clientIp: null };
-  const { organizationId } = await createUserAsOperator(system, {
+  const { org, credential, providers } = await createSimulatedOrganization(deps, {
     email: 'owner@acme.test',
     password: 'correct horse battery',
-    name: 'Owner',
     organizationName: 'Acme',
     isInstanceAdmin: false,
   });
-  const org = await operatorOrgContext(system, organizationId);
-  const credential = async (provider: string, values: Record<string, string>) =>
-    (await createCredential(org, { name: provider, provider: provider as 'openai', values })).id;
-  const providers = {
-    stt: { provider: 'deepgram', credentialId: await credential('deepgram', { apiKey: 'dg-key' }) },
-    llm: {
-      provider: 'openai',
-      model: 'gpt-4o-mini',
-      credentialId: await credential('openai', { apiKey: 'llm-key' }),
-    },
-    tts: {
-      provider: 'cartesia',
-      voice: 'voice-1',
-      credentialId: await credential('cartesia', { apiKey: 'tts-key' }),
-    },
-  };
   const publishedAgent = async (overrides: Partial<AgentConfigInput>) => {
     const agent = await createAgent(org, {
       name: 'Reception',
@@ -187,7 +154,7 @@ export async function startInboundCallWorld(
       await app.close();
       await commands.close();
       await Promise.all([sharedLiveEvents.close(), liveEvents.runtime.close(), liveEvents.api.close()]);
-      await Promise.all([sims.stt.close(), sims.llm.close(), sims.tts.close()]);
+      await sims.close();
       await database.close();
       await rm(recordingsDir, { recursive: true, force: true });
     },
@@ -217,22 +184,6 @@ export async function endedCallTurns(
     .where(eq(transcriptTurns.callId, callId))
     .orderBy(asc(transcriptTurns.seq));
   return turns.map((t) => [t.role, t.text]);
-}
-
-/** What a caller simulator offers for following the agent's turns. */
-export interface ListeningCaller {
-  readonly nonSilent: readonly number[];
-  waitFor<T>(probe: () => T | null | undefined | false, timeoutMs?: number): Promise<T>;
-}
-
-/** Resolves once the agent has spoken after `afterMs` and then been quiet for `quietMs`. */
-export async function agentTurn(caller: ListeningCaller, afterMs: number, quietMs = 500): Promise<number> {
-  const started = await caller.waitFor(() => caller.nonSilent.find((atMs) => atMs > afterMs) ?? null, 15_000);
-  await caller.waitFor(() => {
-    const last = caller.nonSilent.at(-1);
-    return last !== undefined && performance.now() - last >= quietMs ? last : null;
-  }, 15_000);
-  return started;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Test-only: runs the built `parley` CLI as a child process, the way README command 1 does.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +47,11 @@ export function runCli(args: string[], cwd: string, env: Record<string, string> 
 
 export interface RunningServer {
   child: ChildProcessWithoutNullStreams;
+  /** The folder it runs in (its data directory): a restarted process can take it over. */
+  cwd: string;
   baseUrl: string;
+  /** The media address it tells carriers (PARLEY_RUNTIME_URL), if started with `ownMediaUrl`. */
+  mediaUrl: string | null;
   setupLink: string | null;
   output: () => string;
   exited: Promise<number | null>;
@@ -55,13 +60,46 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `parley serve --port 0` and resolves once it logs its URL (and setup link, if any). */
-export function startServer(
+export interface StartServerOptions {
+  timeoutMs?: number;
+  /**
+   * Listen on a free port and tell carriers that address as this process's own media address
+   * (PARLEY_RUNTIME_URL), as each of several runtimes behind one public URL does. The process must
+   * know its address before it listens, hence a port chosen here rather than `--port 0`.
+   */
+  ownMediaUrl?: boolean;
+}
+
+/** A free local port, released for the caller to listen on. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `parley serve` (on port 0 unless `ownMediaUrl`) and resolves once it logs its URL (and setup
+ * link, if any). A number for `options` is the timeout.
+ */
+export async function startServer(
   cwd: string,
   env: Record<string, string> = {},
-  timeoutMs = 30_000,
+  options: StartServerOptions | number = {},
 ): Promise<RunningServer> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { cwd, env: cleanEnv(env) });
+  const { timeoutMs = 30_000, ownMediaUrl = false } =
+    typeof options === 'number' ? { timeoutMs: options } : options;
+  const port = ownMediaUrl ? await freePort() : 0;
+  const mediaUrl = ownMediaUrl ? `ws://127.0.0.1:${port}` : null;
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port)], {
+    cwd,
+    env: cleanEnv(mediaUrl ? { ...env, PARLEY_RUNTIME_URL: mediaUrl } : env),
+  });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -74,7 +112,9 @@ export function startServer(
       clearTimeout(timer);
       resolve({
         child,
+        cwd,
         baseUrl: listening[1] as string,
+        mediaUrl,
         setupLink: /(http:\/\/\S+\/setup\?token=\S+)/.exec(output)?.[1] ?? null,
         output: () => output,
         exited,
