@@ -102,6 +102,34 @@ describe('the call journal', () => {
     });
   });
 
+  it('closing writes events that arrive while the last ones are being written, then closes the call', async () => {
+    const callId = await newCall();
+    let late: (() => void) | null = () => {
+      // The caller's last words land just as the final write has taken the buffer.
+      journal.record({ seq: 3, atMs: 9100, type: 'user.turn', turnId: 2, text: 'bye then' });
+    };
+    // The database as the journal sees it: the first transaction lets the late event in first.
+    const racingDb = new Proxy(fixture.db, {
+      get(target, property, receiver) {
+        if (property !== 'transaction') return Reflect.get(target, property, receiver);
+        return (...args: Parameters<typeof target.transaction>) => {
+          const arrive = late;
+          late = null;
+          arrive?.();
+          return target.transaction(...args);
+        };
+      },
+    });
+    const journal = new CallJournal(racingDb, callOf(callId), { flushIntervalMs: 60_000 });
+    journal.record({ seq: 1, atMs: 0, type: 'call.started', inputFormat: 'x', outputFormat: 'y' });
+    journal.record({ seq: 2, atMs: 9000, type: 'call.ended', reason: 'caller_hung_up', durationMs: 9000 });
+    await journal.close({ status: 'completed', endReason: 'caller_hung_up', endedAt: new Date() });
+    expect((await eventsOf(callId)).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect((await turnsOf(callId)).map((t) => t.text)).toEqual(['bye then']);
+    const [row] = await fixture.db.select().from(calls).where(eq(calls.id, callId));
+    expect(row).toMatchObject({ status: 'completed', endReason: 'caller_hung_up' });
+  });
+
   it('keeps events whose write failed and writes them at the next flush', async () => {
     const callId = await newCall();
     const errors: unknown[] = [];

@@ -38,6 +38,9 @@ type EventRow = typeof callEvents.$inferInsert;
 type TurnRow = typeof transcriptTurns.$inferInsert;
 type WebhookEvent = Omit<WebhookEventInput, 'organizationId'>;
 
+/** Writes tried when the call closes before it gives up (each retries the failed ones, and takes new ones). */
+const MAX_CLOSING_WRITES = 5;
+
 /** Interim words are superseded by the finals and the turns; storing them would only add volume. */
 const UNSTORED_EVENTS = new Set(['transcript.interim']);
 
@@ -110,10 +113,18 @@ export class CallJournal {
 
   /** Final flush, then the call row gets its outcome. Rejects if the last events cannot be written. */
   async close(outcome: CallOutcome): Promise<void> {
+    // Events can still arrive while the last ones are written (a transcript racing the hang-up), so
+    // the journal writes until nothing is left; only writes that keep failing stop the close.
+    // (At least one flush: it also waits for a write already under way.)
+    for (let round = 0; round < MAX_CLOSING_WRITES; round++) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      await this.flush();
+      if (!this.hasBuffered()) break;
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.flush();
-    if (this.events.length > 0 || this.turns.length > 0) {
+    if (this.hasBuffered()) {
       throw new Error(`call ${this.call.id}: the last events could not be written`);
     }
     await this.db.transaction(async (tx) => {
@@ -144,6 +155,10 @@ export class CallJournal {
         await callStatusEvents(tx, before.status, closed, outcome.endedAt),
       );
     });
+  }
+
+  private hasBuffered(): boolean {
+    return this.events.length > 0 || this.turns.length > 0 || this.webhookEvents.length > 0;
   }
 
   /** What a customer's endpoint hears of this event: each final turn, and each tool call once it returned. */
