@@ -1,6 +1,8 @@
 // When every runtime is draining, each carrier's inbound call gets the refusal it understands (a busy
 // signal where the carrier has one) and the call's record says why: `no_runtime_available`.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { LiveEvent } from '@parley/contracts';
 import { and, calls, eq, runtimes } from '@parley/db';
 import { createPhoneNumber } from '@parley/services';
 import {
@@ -10,6 +12,8 @@ import {
   type ExotelRestSimulator,
 } from '@parley/testkit';
 import { exotelWebhookToken } from '../src/telephony/exotel-routes.js';
+import { InProcessLiveEventLog } from '../src/live/in-process-live-event-log.js';
+import type { LiveEventSubscription } from '../src/live/live-event-log.js';
 import { registerTelephony } from '../src/telephony/register-telephony.js';
 import { startInboundCallWorld, type InboundCallWorld } from './inbound-call-world.js';
 
@@ -23,10 +27,26 @@ const EXOTEL_NUMBER = '+15550005553';
 
 let world: InboundCallWorld;
 let exotel: ExotelRestSimulator;
+const liveEvents = new InProcessLiveEventLog({ logger: pino({ level: 'silent' }) });
+/** The organization's live `call.status` events, as a dashboard following GET /events sees them. */
+const statuses: LiveEvent[] = [];
+let following: LiveEventSubscription;
 const authTokenOf = (carrier: string) => `${carrier}-auth-token-for-refusals`;
 
 beforeAll(async () => {
-  world = await startInboundCallWorld((app, env) => registerTelephony(app, env));
+  world = await startInboundCallWorld((app, env) => registerTelephony(app, env), {
+    liveEvents: { runtime: liveEvents, api: liveEvents },
+  });
+  following = await liveEvents.subscribe(
+    world.org.organizationId,
+    {},
+    {
+      event: (event) => {
+        if (event.type === 'call.status') statuses.push(event);
+      },
+      reset: () => {},
+    },
+  );
   exotel = await startExotelRestSimulator({
     accountSid: 'acme',
     apiKey: 'exotel-key',
@@ -61,6 +81,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  following?.close();
   await exotel?.close();
   await world?.close();
 });
@@ -70,6 +91,12 @@ const endOf = async (carrier: string, carrierCallId: string) => {
     .select()
     .from(calls)
     .where(and(eq(calls.transport, carrier), eq(calls.carrierCallId, carrierCallId)));
+  // Its end is streamed live too: one status, failed (it never rang on a runtime).
+  await vi.waitFor(() =>
+    expect(statuses.filter((event) => event.callId === row?.id).map((event) => event.data)).toEqual([
+      expect.objectContaining({ status: 'failed', endReason: 'no_runtime_available' }),
+    ]),
+  );
   return [row?.status, row?.endReason];
 };
 

@@ -6,6 +6,7 @@ import {
   applyCarrierStatus,
   callStatusSnapshots,
   nowOf,
+  refuseCallWithoutRuntime,
   ServiceError,
   type CallStatusSnapshot,
   type CarrierStatus,
@@ -95,4 +96,11 @@ export async function applyCarrierStatusReported(
 export function reportCallRinging(env: TelephonyEnv, call: LiveCallRef): void {
   const log = env.runtime.liveEvents;
   if (log) publishCallStatus(log, call, { status: 'ringing' });
+}
+
+/** A new call no runtime can carry, ended as failed (refuseCallWithoutRuntime) and reported live. */
+export async function refuseCallReported(env: TelephonyEnv, callId: string): Promise<void> {
+  await refuseCallWithoutRuntime(env.deps.db, callId, nowOf(env.deps));
+  const log = env.runtime.liveEvents;
+  if (log) await publishSweptCalls(log, env.deps.db, [callId], env.logger);
 }

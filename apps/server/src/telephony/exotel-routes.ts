@@ -31,7 +31,6 @@ import {
   beginInboundCall,
   carrierWebhookPaths,
   findCallCarrier,
-  refuseCallWithoutRuntime,
   resolveInboundRoute,
   type InboundRoute,
 } from '@parley/services';
@@ -49,7 +48,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { carrierSecret, mediaBaseForNewCall, nowOf, type TelephonyEnv } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
 import { assistantRequestEnv } from './assistant-request-env.js';
-import { applyCarrierStatusReported, reportCallRinging } from '../live/status-change-reports.js';
+import {
+  applyCarrierStatusReported,
+  reportCallRinging,
+  refuseCallReported,
+} from '../live/status-change-reports.js';
 
 const CARRIER = 'exotel';
 const PATHS = carrierWebhookPaths(CARRIER);
@@ -190,7 +193,7 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
     if (!mediaBase) {
       // No runtime can carry it (all draining or gone): without a stream URL the applet fails and
       // Exotel goes on in the flow.
-      await refuseCallWithoutRuntime(deps.db, callId, nowOf(deps));
+      await refuseCallReported(env, callId);
       log.warn(
         { callId, organizationId: route.organizationId },
         'inbound call refused: no runtime takes calls',

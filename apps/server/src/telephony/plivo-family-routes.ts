@@ -19,7 +19,6 @@ import {
   carrierWebhookPaths,
   findCallCarrier,
   issueMediaToken,
-  refuseCallWithoutRuntime,
   rekeyCarrierCall,
   resolveInboundRoute,
 } from '@parley/services';
@@ -43,7 +42,11 @@ import { carrierSecret, mediaBaseForNewCall, nowOf, type TelephonyEnv } from './
 import { claimAndCarry } from './claim-and-carry.js';
 import { assistantRequestEnv } from './assistant-request-env.js';
 import { transferDocumentPath, transferDocumentUrl } from './transfer-document-url.js';
-import { applyCarrierStatusReported, reportCallRinging } from '../live/status-change-reports.js';
+import {
+  applyCarrierStatusReported,
+  reportCallRinging,
+  refuseCallReported,
+} from '../live/status-change-reports.js';
 
 /** What the routes need to know about one carrier of the Plivo family. */
 export interface PlivoFamilyCarrier {
@@ -189,7 +192,7 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
     const ringing = { id: callId, organizationId: route.organizationId, agentId: route.agent.id };
     if (mediaBase) reportCallRinging(env, ringing);
     if (!mediaBase) {
-      await refuseCallWithoutRuntime(deps.db, callId, nowOf(deps));
+      await refuseCallReported(env, callId);
       log.warn(
         { callId, organizationId: route.organizationId },
         'inbound call refused: no runtime takes calls',
@@ -237,7 +240,7 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
     }
     const mediaBase = await mediaBaseForNewCall(deps, env.runtime);
     if (!mediaBase) {
-      await refuseCallWithoutRuntime(deps.db, callId, nowOf(deps));
+      await refuseCallReported(env, callId);
       log.warn({ callId }, 'outbound call answered but no runtime takes calls: hung up');
       return xml(reply, HANG_UP_DOCUMENT);
     }

@@ -27,7 +27,6 @@ import {
   beginInboundCall,
   carrierWebhookPaths,
   findCallCarrier,
-  refuseCallWithoutRuntime,
   resolveInboundRoute,
 } from '@parley/services';
 import {
@@ -46,7 +45,11 @@ import { actOnMachineVerdict } from './machine-verdict.js';
 import { carrierSecret, mediaBaseForNewCall, nowOf, type TelephonyEnv } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
 import { assistantRequestEnv } from './assistant-request-env.js';
-import { applyCarrierStatusReported, reportCallRinging } from '../live/status-change-reports.js';
+import {
+  applyCarrierStatusReported,
+  reportCallRinging,
+  refuseCallReported,
+} from '../live/status-change-reports.js';
 
 const CARRIER = 'telnyx';
 const PATHS = carrierWebhookPaths(CARRIER);
@@ -173,7 +176,7 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
     if (mediaBase) reportCallRinging(env, ringing);
     if (!mediaBase) {
       // No runtime can carry it (all draining or gone): hung up unanswered, as numbers no agent takes.
-      await refuseCallWithoutRuntime(deps.db, callId, nowOf(deps));
+      await refuseCallReported(env, callId);
       log.warn(
         { callId, organizationId: route.organizationId },
         'inbound call refused: no runtime takes calls',

@@ -8,7 +8,6 @@ import {
   findCallCarrier,
   isFinalCallStatus,
   issueMediaToken,
-  refuseCallWithoutRuntime,
   resolveInboundRoute,
   resumeCallMedia,
   ServiceError,
@@ -37,7 +36,11 @@ import {
 } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
 import { assistantRequestEnv } from './assistant-request-env.js';
-import { applyCarrierStatusReported, reportCallRinging } from '../live/status-change-reports.js';
+import {
+  applyCarrierStatusReported,
+  reportCallRinging,
+  refuseCallReported,
+} from '../live/status-change-reports.js';
 
 /** Ends a call that has nothing left to connect to (canceled or over before it was answered). */
 const hangUpTwiml = () => '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>';
@@ -129,7 +132,7 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
     const ringing = { id: callId, organizationId: route.organizationId, agentId: route.agent.id };
     if (mediaBase) reportCallRinging(env, ringing);
     if (!mediaBase) {
-      await refuseCallWithoutRuntime(deps.db, callId, nowOf(deps));
+      await refuseCallReported(env, callId);
       log.warn(
         { callId, organizationId: route.organizationId },
         'inbound call refused: no runtime takes calls',
@@ -163,7 +166,7 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
     if (!valid) return forbidden(reply, 'forged or missing signature', { callId });
     const mediaBase = await mediaBaseForNewCall(deps, env.runtime);
     if (!mediaBase) {
-      await refuseCallWithoutRuntime(deps.db, callId, nowOf(deps));
+      await refuseCallReported(env, callId);
       log.warn({ callId }, 'outbound call answered but no runtime takes calls: hung up');
       return twiml(reply, hangUpTwiml());
     }
