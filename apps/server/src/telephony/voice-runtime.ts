@@ -39,6 +39,7 @@ import { publishCallStatus, publishSessionEvent } from '../live/live-call-events
 import { publishSweptCalls } from '../live/status-change-reports.js';
 import type { CallAudioRelay } from '../live/call-audio-relay.js';
 import { CallListeners } from '../live/call-listeners.js';
+import { UnclosedCalls } from './unclosed-calls.js';
 
 export interface VoiceRuntimeOptions {
   deps: ServiceDeps;
@@ -103,8 +104,11 @@ export class VoiceRuntime {
   /** What the last heartbeat said of a drain (logged once per change). */
   private drain: 'none' | 'draining' | 'drained' = 'none';
   private readonly listeners: CallListeners | null;
+  /** Calls over whose record could not be closed yet: retried at every heartbeat. */
+  private readonly unclosed: UnclosedCalls;
 
   private constructor(private readonly options: VoiceRuntimeOptions) {
+    this.unclosed = new UnclosedCalls(options.logger);
     this.listeners = options.audio
       ? new CallListeners({ relay: options.audio, logger: options.logger })
       : null;
@@ -237,6 +241,9 @@ export class VoiceRuntime {
     await this.stopListening?.();
     for (const { session } of this.calls.values()) void session.hangUp('server_shutdown');
     await Promise.allSettled([...this.running]);
+    // One last try for records the database refused earlier; what still fails is left to the sweep of
+    // the other runtimes (this one leaves the registry).
+    await this.unclosed.retry();
     // Stopped cleanly with its calls written: nothing left for the sweep, so it leaves the list.
     await unregisterRuntime(this.options.deps.db, this.options.runtimeId).catch((error: unknown) => {
       this.options.logger.warn({ error: describeError(error) }, 'could not unregister the runtime');
@@ -400,6 +407,7 @@ export class VoiceRuntime {
       // Swept while stalled: registering again keeps its calls from being taken for a lost runtime's.
       if (beat) this.noteDrain(beat.draining);
       else if (!this.closing) await this.register();
+      await this.unclosed.retry();
       await this.sweep();
     } catch (error) {
       this.options.logger.warn({ error: describeError(error) }, 'runtime heartbeat failed');
@@ -473,14 +481,17 @@ export class VoiceRuntime {
     call: ClaimedCall['call'],
     outcome: Parameters<CallJournal['close']>[0],
   ): Promise<void> {
-    await journal.close(outcome);
-    if (!this.options.liveEvents) return;
-    const { status, endReason, endedAt } = outcome;
-    publishCallStatus(this.options.liveEvents, call, {
-      status,
-      previousStatus: call.status,
-      endReason,
-      at: endedAt,
+    // Held for retry when the database refuses it, and reported live once it is written.
+    await this.unclosed.close(call.id, async () => {
+      await journal.close(outcome);
+      if (!this.options.liveEvents) return;
+      const { status, endReason, endedAt } = outcome;
+      publishCallStatus(this.options.liveEvents, call, {
+        status,
+        previousStatus: call.status,
+        endReason,
+        at: endedAt,
+      });
     });
   }
 
