@@ -102,3 +102,18 @@ export function setSessionCookie(reply: FastifyReply, token: string, expiresAt: 
 export function clearSessionCookie(reply: FastifyReply, secure: boolean): void {
   reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure, path: '/' });
 }
+
+/**
+ * A WebSocket opened with the session cookie must come from a page of this instance: browsers send
+ * the cookie on upgrades from any site (SameSite=Lax does not stop a sibling origin), and the sockets
+ * carry live audio and transcripts. Clients without an Origin (servers, CLIs) and API keys pass.
+ */
+export function assertCookieUpgradeFromThisInstance(deps: ServiceDeps, request: FastifyRequest): void {
+  const origin = request.headers.origin;
+  if (request.csrfToken !== null && origin !== undefined && origin !== new URL(deps.publicUrl).origin) {
+    throw new ServiceError(
+      'forbidden',
+      'A WebSocket with a session cookie may be opened from this instance only',
+    );
+  }
+}

@@ -3,14 +3,30 @@
 // refusal is an ordinary HTTP error (401/403/404/409); once upgraded, the stream is served by
 // streamCallAudio (wire format in docs/api.md). A plain GET answers the same checks, then 426.
 import { IdParams } from '@parley/contracts';
-import { checkCallListen, ServiceError, startCallListen, type CallListenTarget } from '@parley/services';
+import {
+  checkCallListen,
+  ServiceError,
+  startCallListen,
+  type CallListenTarget,
+  type OrgContext,
+} from '@parley/services';
 import type { FastifyRequest } from 'fastify';
 import { LISTEN_CLOSE, streamCallAudio } from '../../../live/call-audio-stream.js';
-import { organizationContext } from '../../plugins/auth.js';
+import { assertCookieUpgradeFromThisInstance, organizationContext } from '../../plugins/auth.js';
 import type { RouteModule } from '../../types.js';
 
 /** The call each upgrading request was allowed to hear, from its pre-handler to its socket. */
-const allowed = new WeakMap<FastifyRequest, CallListenTarget>();
+const allowed = new WeakMap<FastifyRequest, CallListenTarget & { ctx: OrgContext }>();
+
+/** Whether the call is still in progress on the same runtime (asked when its stream goes silent). */
+async function stillLive(ctx: OrgContext, target: CallListenTarget): Promise<boolean> {
+  try {
+    return (await checkCallListen(ctx, target.callId)).runtimeId === target.runtimeId;
+  } catch (error) {
+    if (error instanceof ServiceError && error.code === 'call_not_live') return false;
+    throw error;
+  }
+}
 
 export const callListenRoutes: RouteModule = (app, { deps, liveAudio }) => {
   app.route({
@@ -29,15 +45,8 @@ export const callListenRoutes: RouteModule = (app, { deps, liveAudio }) => {
         await checkCallListen(ctx, id);
         return;
       }
-      // A page of another site must not open a listening socket with a signed-in user's cookie.
-      const origin = request.headers.origin;
-      if (request.csrfToken !== null && origin !== undefined && origin !== new URL(deps.publicUrl).origin) {
-        throw new ServiceError(
-          'forbidden',
-          'Listening with a session cookie is allowed from this instance only',
-        );
-      }
-      allowed.set(request, await startCallListen(ctx, id));
+      assertCookieUpgradeFromThisInstance(deps, request);
+      allowed.set(request, { ...(await startCallListen(ctx, id)), ctx });
     },
     handler: async () => {
       throw new ServiceError('websocket_required', 'Open this route with a WebSocket client');
@@ -48,7 +57,12 @@ export const callListenRoutes: RouteModule = (app, { deps, liveAudio }) => {
         socket.close(LISTEN_CLOSE.unavailable, 'live audio is unavailable on this server');
         return;
       }
-      void streamCallAudio(socket, target, { ...liveAudio, logger: request.log });
+      const { ctx, ...call } = target;
+      void streamCallAudio(socket, call, {
+        ...liveAudio,
+        logger: request.log,
+        stillLive: () => stillLive(ctx, call),
+      });
     },
   });
 };

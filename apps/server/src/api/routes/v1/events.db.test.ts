@@ -207,6 +207,25 @@ describe('GET /api/v1/events', () => {
     });
     expect(status).toBe(404);
   });
+
+  it('opens the WebSocket with a session cookie only from a page of this instance', async () => {
+    const statusOf = (origin: string) => {
+      const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/api/v1/events/ws`, {
+        headers: { cookie: acme.client.auth.cookie!, origin },
+      });
+      return new Promise<number>((resolve) => {
+        socket.on('open', () => {
+          socket.close();
+          resolve(101);
+        });
+        socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+        socket.on('error', () => {});
+      });
+    };
+    // Another site's page would otherwise read the organization's live transcripts with the cookie.
+    expect(await statusOf('https://evil.example')).toBe(403);
+    expect(await statusOf(new URL(h.deps.publicUrl).origin)).toBe(101);
+  });
 });
 
 describe('the status of calls placed through the API', () => {

@@ -13,7 +13,7 @@ import {
 } from '@parley/contracts';
 import { openLiveEvents, ServiceError } from '@parley/services';
 import type { LiveEventLog, LiveEventSubscription } from '../../../live/live-event-log.js';
-import { organizationContext } from '../../plugins/auth.js';
+import { assertCookieUpgradeFromThisInstance, organizationContext } from '../../plugins/auth.js';
 import type { RouteModule } from '../../types.js';
 
 /** A comment line this often keeps proxies from closing an idle stream (and carries the position). */
@@ -49,6 +49,7 @@ export const eventRoutes: RouteModule = (app, { deps, liveEvents }) => {
   const open = async (request: FastifyRequest) => {
     const query = request.query as LiveEventsQueryType;
     const ctx = await organizationContext(deps, request);
+    if (request.ws) assertCookieUpgradeFromThisInstance(deps, request);
     const { organizationId } = await openLiveEvents(ctx, query);
     opened.set(request, { organizationId, after: lastEventIdOf(request, query), accepts: matcher(query) });
   };
