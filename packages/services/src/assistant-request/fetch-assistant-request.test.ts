@@ -179,6 +179,17 @@ describe('fetchAssistantRequest', () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it('follows no redirect: the call’s numbers go only to the configured URL', async () => {
+    server.reset((_request, res) => {
+      res.statusCode = 308;
+      res.setHeader('location', server.url('/elsewhere'));
+      res.end();
+    });
+    const result = await fetchAssistantRequest(input());
+    expect(result).toMatchObject({ ok: false, code: 'too_many_redirects' });
+    expect(server.requests.map((request) => request.path)).toEqual(['/assistant?key=q-secret']);
+  });
+
   it('refuses a host that resolves to a private address the operator did not allow', async () => {
     answering(200, '{}');
     const url = `https://internal.test:${server.port}/assistant?key=q-secret`;

@@ -117,6 +117,9 @@ export async function fetchAssistantRequest(
       body: JSON.stringify(input.body),
       timeoutMs: config.timeoutMs,
       maxResponseBytes: MAX_ASSISTANT_RESPONSE_BYTES,
+      // Never followed: a redirect would carry the call's numbers on to a URL nobody configured (plain
+      // http included), and the carrier is waiting for our answer anyway.
+      maxRedirects: 0,
       allowedHosts: input.allowedHosts,
       ...(input.lookup ? { lookup: input.lookup } : {}),
     });
