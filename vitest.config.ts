@@ -28,7 +28,14 @@ export default defineConfig({
       {
         resolve,
         ssr,
-        test: { name: 'db-pglite', include: dbFiles, env: { PARLEY_TEST_DB: 'pglite' }, testTimeout: 30_000 },
+        test: {
+          name: 'db-pglite',
+          include: dbFiles,
+          env: { PARLEY_TEST_DB: 'pglite' },
+          testTimeout: 30_000,
+          // Set-up (a database, an app, sign-ups) can pass vitest's 10 s default on a loaded 2-core machine.
+          hookTimeout: 30_000,
+        },
       },
       {
         resolve,
@@ -38,6 +45,7 @@ export default defineConfig({
           include: dbFiles,
           env: { PARLEY_TEST_DB: 'postgres' },
           testTimeout: 30_000,
+          hookTimeout: 30_000,
         },
       },
       {
