@@ -91,7 +91,11 @@ export const eventRoutes: RouteModule = (app, { deps, liveEvents }) => {
       const write = (text: string) => {
         if (ended) return;
         raw.write(text);
-        if (raw.writableLength > MAX_BUFFERED_BYTES) end();
+        if (raw.writableLength > MAX_BUFFERED_BYTES) {
+          // Not end(): that would wait to flush a megabyte to a client that is not reading.
+          end();
+          raw.destroy();
+        }
       };
       const keepAlive = setInterval(() => {
         // An id alone moves the client's Last-Event-ID past events it filtered out, without an event.
@@ -188,12 +192,26 @@ function subscribeStream(
     { after: stream.after },
     {
       event: (event) => {
-        if (stream.accepts(event)) sink.event(event, JSON.stringify(event));
+        if (stream.accepts(event)) sink.event(event, jsonOf(event));
         else sink.position(event.id);
       },
       reset: (newestId) => sink.reset(newestId),
     },
   );
+}
+
+/**
+ * An event's JSON, written once however many clients receive it: the log hands every subscriber of
+ * this process the same object.
+ */
+const serialized = new WeakMap<LiveEvent, string>();
+function jsonOf(event: LiveEvent): string {
+  let json = serialized.get(event);
+  if (json === undefined) {
+    json = JSON.stringify(event);
+    serialized.set(event, json);
+  }
+  return json;
 }
 
 const resetData = () => ({
