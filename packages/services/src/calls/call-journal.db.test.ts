@@ -188,4 +188,21 @@ describe('lost runtimes', () => {
     expect((await fixture.db.select().from(runtimes)).map((r) => r.id)).toEqual(['rt-alive']);
     expect(await sweepLostCalls(fixture.db, { now: later, staleAfterMs: 30_000 })).toEqual([]);
   });
+
+  it('keeps a silent draining runtime’s drain through a stall, and forgets it after an hour', async () => {
+    const start = new Date('2026-11-21T12:00:00Z');
+    await registerRuntime(fixture.db, 'rt-stalled', start);
+    await fixture.db.update(runtimes).set({ draining: true }).where(eq(runtimes.id, 'rt-stalled'));
+    const drainingOf = async () =>
+      (await fixture.db.select().from(runtimes).where(eq(runtimes.id, 'rt-stalled')))[0]?.draining;
+    // Silent for a minute: its calls are swept, but the row (and the operator's drain) stays...
+    await sweepLostCalls(fixture.db, { now: new Date(start.getTime() + 60_000), staleAfterMs: 30_000 });
+    expect(await drainingOf()).toBe(true);
+    // ...so when it comes back, it still takes no new calls.
+    await registerRuntime(fixture.db, 'rt-stalled', new Date(start.getTime() + 90_000));
+    expect(await drainingOf()).toBe(true);
+    // A draining runtime that never comes back leaves the list after an hour.
+    await sweepLostCalls(fixture.db, { now: new Date(start.getTime() + 2 * 3600_000), staleAfterMs: 30_000 });
+    expect(await drainingOf()).toBeUndefined();
+  });
 });

@@ -6,6 +6,9 @@
 // learns it from its next heartbeat, and every process choosing a runtime for a new call reads it.
 import { and, calls, eq, inArray, isNotNull, lt, or, runtimes, sql, type Database } from '@parley/db';
 
+/** How long a silent draining runtime stays in the list (and keeps its drain) before it is forgotten. */
+export const DRAINING_ROW_KEPT_MS = 60 * 60_000;
+
 /** Statuses of a call that a runtime is (or was about to start) carrying. */
 export const LIVE_CALL_STATUSES = ['ringing', 'in_progress'] as const;
 
@@ -99,7 +102,17 @@ export async function sweepLostCalls(
         ),
       )
       .returning({ id: calls.id });
-    await tx.delete(runtimes).where(lt(runtimes.heartbeatAt, staleBefore));
+    // A draining runtime's row outlives a stall, so one that comes back still drains (registerRuntime
+    // keeps the flag); a dead one's row goes after DRAINING_ROW_KEPT_MS.
+    const forgetDrainingBefore = new Date(staleBefore.getTime() - DRAINING_ROW_KEPT_MS);
+    await tx
+      .delete(runtimes)
+      .where(
+        or(
+          and(lt(runtimes.heartbeatAt, staleBefore), eq(runtimes.draining, false)),
+          lt(runtimes.heartbeatAt, forgetDrainingBefore),
+        ),
+      );
     return closed.map((row) => row.id);
   });
 }
