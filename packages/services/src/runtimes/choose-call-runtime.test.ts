@@ -21,12 +21,35 @@ function row(id: string, fields: Partial<RuntimeRow> = {}): RuntimeRow {
   };
 }
 
-const pick = (rows: RuntimeRow[], self: string | null = null) =>
+/** A seeded generator (mulberry32): the same draws on every run. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = (rows: RuntimeRow[], self: string | null = null, random = seeded(1)) =>
   pickCallRuntime(rows, {
     self: self ? { runtimeId: self, mediaUrl: `wss://${self}.example.com` } : null,
     now: NOW,
     staleAfterMs: STALE_AFTER_MS,
+    random,
   });
+
+/** How many of `draws` new calls each runtime gets. */
+function spread(rows: RuntimeRow[], self: string | null, draws = 3000): Record<string, number> {
+  const random = seeded(7);
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < draws; i++) {
+    const id = pick(rows, self, random)!.runtimeId;
+    counts[id] = (counts[id] ?? 0) + 1;
+  }
+  return counts;
+}
 const draining = { draining: true, drainingSince: NOW };
 
 describe('choosing the runtime of a new call', () => {
@@ -37,7 +60,7 @@ describe('choosing the runtime of a new call', () => {
     expect(pick([row('b')], 'a')?.runtimeId).toBe('a');
   });
 
-  it('sends it from a draining runtime to the least-loaded live one that is not draining', () => {
+  it('sends it from a draining runtime to live ones that are not draining, the less loaded more often', () => {
     const rows = [
       row('a', { ...draining }),
       row('b', { activeCalls: 5 }),
@@ -45,9 +68,19 @@ describe('choosing the runtime of a new call', () => {
       row('d', { ...draining, activeCalls: 0 }),
       row('e', { activeCalls: 0, heartbeatAt: new Date(NOW.getTime() - STALE_AFTER_MS - 1) }),
     ];
-    expect(pick(rows, 'a')).toEqual({ runtimeId: 'c', mediaUrl: 'wss://c.example.com' });
+    // Odds 1/6 against 1/3: c gets about two calls in three, b the rest, the others none.
+    const counts = spread(rows, 'a');
+    expect(Object.keys(counts).sort()).toEqual(['b', 'c']);
+    expect(counts['c']! / 3000).toBeGreaterThan(0.6);
+    expect(counts['c']! / 3000).toBeLessThan(0.73);
+    expect(pick(rows, 'a')?.mediaUrl).toMatch(/^wss:\/\/[bc]\.example\.com$/);
     // A process with no runtime of its own (role `api`) chooses the same way.
-    expect(pick(rows)?.runtimeId).toBe('c');
+    expect(Object.keys(spread(rows, null)).sort()).toEqual(['b', 'c']);
+  });
+
+  it('spreads a burst over equally loaded runtimes instead of sending it all to one', () => {
+    const counts = spread([row('a', { ...draining }), row('b'), row('c'), row('d')], 'a', 300);
+    for (const id of ['b', 'c', 'd']) expect(counts[id]).toBeGreaterThan(70);
   });
 
   it('prefers runtimes with their own media URL; one without is reached through the public URL', () => {

@@ -15,13 +15,17 @@ export interface RuntimeChoice {
   self: { runtimeId: string; mediaUrl: string | null } | null;
   now: Date;
   staleAfterMs: number;
+  /** Uniform in [0, 1); Math.random unless a test pins it. */
+  random?: () => number;
 }
 
 /**
  * The choosing process's own runtime unless it is draining (a runtime whose row is missing was swept
- * while stalled and is registering again: it still takes calls). Otherwise the least-loaded live,
- * non-draining runtime, preferring those with their own media URL (one without can only be reached
- * through the public URL, where a load balancer picks the process). Null when no runtime can take it.
+ * while stalled and is registering again: it still takes calls). Otherwise a live, non-draining
+ * runtime, preferring those with their own media URL (one without can only be reached through the
+ * public URL, where a load balancer picks the process), drawn with odds inversely proportional to its
+ * load. A draw rather than "the least loaded": the loads are as of the last heartbeats, so every call of
+ * a burst would otherwise go to the same runtime. Null when no runtime can take it.
  */
 export function pickCallRuntime(rows: readonly RuntimeRow[], choice: RuntimeChoice): ChosenRuntime | null {
   const { self, now, staleAfterMs } = choice;
@@ -29,16 +33,23 @@ export function pickCallRuntime(rows: readonly RuntimeRow[], choice: RuntimeChoi
     const own = rows.find((row) => row.id === self.runtimeId);
     if (!own || !own.draining) return { runtimeId: self.runtimeId, mediaUrl: self.mediaUrl };
   }
-  const candidates = rows
+  const live = rows
     .filter((row) => row.id !== self?.runtimeId && !row.draining && isLive(row, now, staleAfterMs))
-    .sort(
-      (a, b) =>
-        Number(a.mediaUrl === null) - Number(b.mediaUrl === null) ||
-        a.activeCalls - b.activeCalls ||
-        a.id.localeCompare(b.id),
-    );
-  const chosen = candidates[0];
-  return chosen ? { runtimeId: chosen.id, mediaUrl: chosen.mediaUrl } : null;
+    .sort((a, b) => a.id.localeCompare(b.id));
+  const reachable = live.filter((row) => row.mediaUrl !== null);
+  const candidates = reachable.length > 0 ? reachable : live;
+  if (candidates.length === 0) return null;
+  const weights = candidates.map((row) => 1 / (1 + Math.max(0, row.activeCalls)));
+  let draw = (choice.random ?? Math.random)() * weights.reduce((sum, weight) => sum + weight, 0);
+  let chosen = candidates[candidates.length - 1]!;
+  for (const [index, weight] of weights.entries()) {
+    draw -= weight;
+    if (draw < 0) {
+      chosen = candidates[index]!;
+      break;
+    }
+  }
+  return { runtimeId: chosen.id, mediaUrl: chosen.mediaUrl };
 }
 
 export async function chooseCallRuntime(db: Database, choice: RuntimeChoice): Promise<ChosenRuntime | null> {
