@@ -24,11 +24,19 @@ export interface CallAudioStreamOptions extends LiveAudioEnv {
   startTimeoutMs?: number;
   /** Bytes waiting to go to a slow client past which chunks are dropped (default 2 s of audio). */
   maxBufferedBytes?: number;
+  /**
+   * Whether the call is still live on the runtime it was on (its record). Asked once the stream has gone
+   * silent for `silenceMs`: a runtime that died, or an `end` lost on the relay (delivered at most once),
+   * would otherwise leave the socket open and silent for good. Without it, silence is not watched.
+   */
+  stillLive?: () => Promise<boolean>;
+  /** Silence after which `stillLive` is asked (default 3 s; chunks come every 100 ms). */
+  silenceMs?: number;
 }
 
 /** Close codes a listener may see besides 1000 (the call ended) and 1001 (the server is stopping). */
 export const LISTEN_CLOSE = {
-  /** The call ended, or moved, between the check and the tap. */
+  /** The call ended, or moved, between the check and the tap, or while the stream was silent. */
   notLive: 4409,
   /** The runtime carrying the call did not answer, or the relay failed. */
   unavailable: 1011,
@@ -36,6 +44,7 @@ export const LISTEN_CLOSE = {
 
 /** Long enough for a call still being set up (pre-call context, models loading) to start. */
 const DEFAULT_START_TIMEOUT_MS = 10_000;
+const DEFAULT_SILENCE_MS = 3_000;
 
 /** Serves `socket` until the call ends or the client goes; never throws. */
 export async function streamCallAudio(
@@ -51,6 +60,8 @@ export async function streamCallAudio(
   let unsubscribe: Unsubscribe | null = null;
   let renew: ReturnType<typeof setInterval> | null = null;
   let startTimer: ReturnType<typeof setTimeout> | null = null;
+  let watchdog: ReturnType<typeof setInterval> | null = null;
+  let heardAt = performance.now();
   let started = false;
   let done = false;
   let dropped = 0;
@@ -67,19 +78,45 @@ export async function streamCallAudio(
     done = true;
     if (renew) clearInterval(renew);
     if (startTimer) clearTimeout(startTimer);
+    if (watchdog) clearInterval(watchdog);
     await unsubscribe?.().catch(() => {});
     unsubscribe = null;
     await options.commands.send(runtimeId, { type: 'listen_stop', callId, listenerId }).catch(() => {});
     if (dropped > 0) log.info({ dropped }, 'listener was too slow: audio chunks dropped');
   };
+  // Silence past silenceMs: the record says whether the call is over (then the not-live close) or
+  // still going (a stall: keep waiting, and ask again after as much silence again).
+  const watchSilence = (stillLive: () => Promise<boolean>) => {
+    const silenceMs = options.silenceMs ?? DEFAULT_SILENCE_MS;
+    let checking = false;
+    watchdog = setInterval(
+      () => {
+        if (done || checking || performance.now() - heardAt < silenceMs) return;
+        checking = true;
+        stillLive()
+          .then(
+            (live) => {
+              if (!live) finish(LISTEN_CLOSE.notLive, NOT_LIVE_REASON);
+              heardAt = performance.now();
+            },
+            (error: unknown) => log.warn({ error: describeError(error) }, 'could not check the call is live'),
+          )
+          .finally(() => (checking = false));
+      },
+      Math.max(1, Math.floor(silenceMs / 3)),
+    );
+    watchdog.unref();
+  };
   const onMessage = (message: CallAudioMessage) => {
     if (done) return;
+    heardAt = performance.now();
     switch (message.type) {
       case 'start':
         // Every new listener of the call makes the runtime say `start` again: the first one counts.
         if (started) return;
         started = true;
         if (startTimer) clearTimeout(startTimer);
+        if (options.stillLive) watchSilence(options.stillLive);
         maxBuffered = options.maxBufferedBytes ?? 2 * 4 * message.sampleRateHz;
         socket.send(
           JSON.stringify({
@@ -103,7 +140,9 @@ export async function streamCallAudio(
         socket.send(message.pcm, { binary: true });
         return;
       case 'end':
-        if (message.reason === NOT_LIVE_REASON && !started) {
+        // Not live: the runtime does not carry the call (it failed to start, or it ended and this is
+        // the answer to a renewal because the call's own `end` was lost).
+        if (message.reason === NOT_LIVE_REASON) {
           finish(LISTEN_CLOSE.notLive, NOT_LIVE_REASON);
         } else {
           finish(1000, 'call ended', { type: 'end', reason: message.reason });

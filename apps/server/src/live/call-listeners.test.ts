@@ -3,7 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import { InProcessCallAudioRelay, NOT_LIVE_REASON, type CallAudioMessage } from './call-audio-relay.js';
+import {
+  InProcessCallAudioRelay,
+  NOT_LIVE_REASON,
+  type CallAudioMessage,
+  type CallAudioRelay,
+} from './call-audio-relay.js';
 import { CallListeners } from './call-listeners.js';
 import { InProcessCallCommandBus } from './in-process-bus.js';
 import { LISTEN_CLOSE, streamCallAudio } from './call-audio-stream.js';
@@ -57,6 +62,7 @@ describe('CallListeners', () => {
 
   it('a listener who asked while the call was being set up hears it once it starts', () => {
     const { listeners, callId, heard } = runtime();
+    listeners.callSettingUp(callId);
     listeners.listen(callId, randomUUID(), undefined);
     expect(heard).toEqual([]);
     const session = new FakeTappedSession();
@@ -67,9 +73,43 @@ describe('CallListeners', () => {
 
   it('a call that failed to start tells its waiting listeners it is not live', () => {
     const { listeners, callId, heard } = runtime();
+    listeners.callSettingUp(callId);
     listeners.listen(callId, randomUUID(), undefined);
     listeners.callNotStarted(callId);
     expect(heard).toEqual([{ type: 'end', reason: NOT_LIVE_REASON }]);
+  });
+
+  it('a listen for a call this runtime neither sets up nor carries is told at once it is not live', () => {
+    const { listeners, callId, heard } = runtime();
+    const listener = randomUUID();
+    listeners.listen(callId, listener, undefined);
+    expect(heard).toEqual([{ type: 'end', reason: NOT_LIVE_REASON }]);
+    // A renewal after the call ended here (its `end` lost on the way) gets the same answer again.
+    listeners.listen(callId, listener, undefined);
+    expect(heard).toEqual([
+      { type: 'end', reason: NOT_LIVE_REASON },
+      { type: 'end', reason: NOT_LIVE_REASON },
+    ]);
+    // Nothing was left waiting: a session of that id starting later is not tapped for it.
+    const session = new FakeTappedSession();
+    listeners.callStarted(callId, session);
+    expect(session.tapped).toBe(false);
+  });
+
+  it('a call that ended here answers a later renewal with `end`', () => {
+    const { listeners, callId, heard } = runtime();
+    const listener = randomUUID();
+    listeners.callSettingUp(callId);
+    const session = new FakeTappedSession();
+    listeners.callStarted(callId, session);
+    listeners.listen(callId, listener, session);
+    session.end('caller_hangup');
+    listeners.listen(callId, listener, undefined);
+    expect(heard).toEqual([
+      { type: 'start', sampleRateHz: 8000 },
+      { type: 'end', reason: 'caller_hangup' },
+      { type: 'end', reason: NOT_LIVE_REASON },
+    ]);
   });
 });
 
@@ -138,5 +178,87 @@ describe('streamCallAudio', () => {
       { commands, audio: relay, logger, startTimeoutMs: 50 },
     );
     await vi.waitFor(() => expect(socket.closed?.code).toBe(LISTEN_CLOSE.unavailable));
+  });
+
+  it('closes with 4409 when the runtime answers a renewal that the call is over (its `end` was lost)', async () => {
+    const commands = new InProcessCallCommandBus(logger);
+    const relay = new InProcessCallAudioRelay(logger);
+    // Pub/sub delivers at most once: the call's own `end` is lost on the way.
+    const lossy: CallAudioRelay = {
+      publish: (id, message) => {
+        if (message.type !== 'end' || message.reason === NOT_LIVE_REASON) relay.publish(id, message);
+      },
+      subscribe: (id, handler) => relay.subscribe(id, handler),
+      close: () => relay.close(),
+    };
+    const listeners = new CallListeners({ relay: lossy, logger });
+    const session = new FakeTappedSession();
+    let carried = true;
+    await commands.listen('rt', (command) => {
+      if (command.type === 'listen')
+        listeners.listen(command.callId, command.listenerId, carried ? session : undefined);
+    });
+    const socket = new FakeListenerSocket();
+    void streamCallAudio(
+      socket.asWebSocket(),
+      { callId: randomUUID(), runtimeId: 'rt' },
+      { commands, audio: relay, logger, renewEveryMs: 20 },
+    );
+    await vi.waitFor(() => expect(socket.texts).toMatchObject([{ type: 'start' }]));
+    // The call ends; the runtime no longer carries it.
+    session.end('caller_hangup');
+    carried = false;
+    await vi.waitFor(() =>
+      expect(socket.closed).toEqual({ code: LISTEN_CLOSE.notLive, reason: NOT_LIVE_REASON }),
+    );
+  });
+
+  describe('when the audio stops', () => {
+    async function silentStream(live: boolean) {
+      const commands = new InProcessCallCommandBus(logger);
+      const relay = new InProcessCallAudioRelay(logger);
+      const listeners = new CallListeners({ relay, logger });
+      const session = new FakeTappedSession();
+      // The runtime taps the call, then dies: no more chunks, no `end`, no answer to renewals.
+      let alive = true;
+      await commands.listen('rt', (command) => {
+        if (alive && command.type === 'listen') listeners.listen(command.callId, command.listenerId, session);
+      });
+      let checks = 0;
+      const socket = new FakeListenerSocket();
+      void streamCallAudio(
+        socket.asWebSocket(),
+        { callId: randomUUID(), runtimeId: 'rt' },
+        {
+          commands,
+          audio: relay,
+          logger,
+          silenceMs: 60,
+          stillLive: () => {
+            checks += 1;
+            return Promise.resolve(live);
+          },
+        },
+      );
+      await vi.waitFor(() => expect(socket.texts).toMatchObject([{ type: 'start' }]));
+      session.chunk(new Int16Array([1, 1]));
+      alive = false;
+      return { socket, checks: () => checks };
+    }
+
+    it('closes with 4409 once the call is over', async () => {
+      const { socket } = await silentStream(false);
+      await vi.waitFor(() =>
+        expect(socket.closed).toEqual({ code: LISTEN_CLOSE.notLive, reason: NOT_LIVE_REASON }),
+      );
+      expect(socket.binaries).toHaveLength(1);
+    });
+
+    it('stays open while the call is still live (a stall), asking again', async () => {
+      const { socket, checks } = await silentStream(true);
+      await vi.waitFor(() => expect(checks()).toBeGreaterThanOrEqual(2));
+      expect(socket.closed).toBeNull();
+      socket.disconnect();
+    });
   });
 });

@@ -33,6 +33,8 @@ export class CallListeners {
    * a moment before the session exists), by call id: tapped by callStarted, or dropped when they expire.
    */
   private readonly waiting = new Map<string, Map<string, number>>();
+  /** Calls this runtime is setting up (between callSettingUp and callStarted/callNotStarted). */
+  private readonly settingUp = new Set<string>();
   private readonly leaseMs: number;
   private readonly now: () => number;
 
@@ -53,11 +55,17 @@ export class CallListeners {
 
   /**
    * `listenerId` listens to `callId` (or renews its lease). `session` is the call's, or undefined when
-   * this runtime does not carry it (yet): the listener waits for callStarted until its lease expires.
+   * this runtime does not carry it: a call being set up here makes the listener wait for callStarted
+   * (until its lease expires); any other call is over (or never was here), and the listener is told at
+   * once, so a renewal whose `end` was lost, or a listen racing the call's end, is not kept waiting.
    */
   listen(callId: string, listenerId: string, session: Tappable | undefined): void {
     this.dropExpiredWaits();
     if (!this.tapped.has(callId) && !session) {
+      if (!this.settingUp.has(callId)) {
+        this.options.relay.publish(callId, { type: 'end', reason: NOT_LIVE_REASON });
+        return;
+      }
       const leases = this.waiting.get(callId) ?? new Map<string, number>();
       leases.set(listenerId, this.now() + this.leaseMs);
       this.waiting.set(callId, leases);
@@ -66,8 +74,14 @@ export class CallListeners {
     this.join(callId, listenerId, session);
   }
 
+  /** This runtime has claimed `callId` and is setting it up: listeners wait for callStarted. */
+  callSettingUp(callId: string): void {
+    this.settingUp.add(callId);
+  }
+
   /** The call's session has started here: listeners that asked before it existed now hear it. */
   callStarted(callId: string, session: Tappable): void {
+    this.settingUp.delete(callId);
     this.dropExpiredWaits();
     const leases = this.waiting.get(callId);
     if (!leases) return;
@@ -77,6 +91,7 @@ export class CallListeners {
 
   /** The call ended before its session started (setup failed): its waiting listeners are told. */
   callNotStarted(callId: string): void {
+    this.settingUp.delete(callId);
     if (this.waiting.delete(callId)) {
       this.options.relay.publish(callId, { type: 'end', reason: NOT_LIVE_REASON });
     }
@@ -125,6 +140,7 @@ export class CallListeners {
   close(): void {
     for (const [callId, call] of this.tapped) this.untap(callId, call);
     this.waiting.clear();
+    this.settingUp.clear();
   }
 
   private dropExpiredWaits(): void {
