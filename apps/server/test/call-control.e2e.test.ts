@@ -2,6 +2,8 @@
 // in-process bus, as in the embedded default): each command changes what the simulated callee hears or
 // the call's state — say, inject with an answer, mute and unmute, hang up, transfer, hand off — and is on
 // the call's timeline.
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { asc, callEvents, eq } from '@parley/db';
 import { controlCall, createPhoneNumber, createTool } from '@parley/services';
@@ -35,11 +37,23 @@ const FRONT_DESK = '+15550007777';
 let world: InboundCallWorld;
 let rest: TwilioRestSimulator;
 let agentId: string;
+// The customer's pre-call context server: it holds each request until the test answers it, which keeps
+// a call in its set-up (claimed, in progress, no session yet) for as long as the test needs.
+let contextServer: Server;
+let contextUrl: string;
+const heldContextRequests: ServerResponse[] = [];
 
 beforeAll(async () => {
+  contextServer = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => heldContextRequests.push(res));
+  });
+  await new Promise<void>((resolve) => contextServer.listen(0, '127.0.0.1', resolve));
+  contextUrl = `http://127.0.0.1:${(contextServer.address() as AddressInfo).port}/context`;
   rest = await startTwilioRestSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
   world = await startInboundCallWorld((app, env) => registerTelephony(app, env), {
     carrierApiUrls: { twilio: rest.baseUrl },
+    allowedHosts: ['127.0.0.1'],
   });
   const credentialId = await world.credential('twilio', { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
   await createPhoneNumber(world.org, { carrier: 'twilio', number: NUMBER, credentialId });
@@ -51,6 +65,8 @@ afterEach(() => rest?.errors.throwIfAny());
 afterAll(async () => {
   await world?.close();
   await rest?.close();
+  contextServer?.closeAllConnections();
+  await new Promise((resolve) => contextServer?.close(resolve));
 });
 
 /** An answered call (of `agent`, the suite's own by default) whose greeting has been heard. */
@@ -126,6 +142,34 @@ describe('say', () => {
       callId,
       (e) => e.type === 'control.say' && (e.data as { chars: number }).chars === words.length,
     );
+    await callee.hangUp();
+  });
+});
+
+describe('a command sent while the call is being set up', () => {
+  it('is kept and carried out once the call starts', async () => {
+    const hookedAgent = await world.publishedAgent({
+      preCallContext: { url: contextUrl, timeoutMs: 10_000 },
+    });
+    const { callId, callee } = await answeredTwilioCall(world, rest, {
+      agentId: hookedAgent,
+      to: CUSTOMER,
+      from: NUMBER,
+      authToken: AUTH_TOKEN,
+    });
+    // The runtime has claimed the call and waits for the hook: no session yet.
+    await vi.waitFor(() => expect(heldContextRequests).toHaveLength(1), { timeout: 10_000, interval: 20 });
+    expect(await world.callRow(callId)).toMatchObject({ status: 'in_progress' });
+    const words = 'A supervisor is on the line with us today.';
+    await send(callId, { type: 'say', text: words, interrupt: false, hangUpAfter: false });
+    const hook = heldContextRequests.shift()!;
+    hook.setHeader('content-type', 'application/json');
+    hook.end('{}');
+    await vi.waitFor(async () => expect(await agentTexts(world, callId)).toContain(words), {
+      timeout: 15_000,
+      interval: 50,
+    });
+    await timelineHas(callId, (e) => e.type === 'control.say');
     await callee.hangUp();
   });
 });

@@ -93,10 +93,18 @@ export interface VoiceRuntimeOptions {
 
 const DEFAULT_HEARTBEAT_MS = 5_000;
 const DEFAULT_STALE_AFTER_MS = 30_000;
+/** Control commands kept for a call still being set up; more are ignored (and logged so). */
+const MAX_HELD_COMMANDS = 10;
 
 export class VoiceRuntime {
   /** The calls this process carries, by call id: each one's session, media leg and voicemail plan. */
   private readonly calls = new Map<string, LiveCall>();
+  /**
+   * Control commands for calls claimed here whose session is still being set up (the record says in
+   * progress before the session exists), in arrival order: carried out once it starts, dropped if it
+   * never does. Like CallListeners' waiting listeners.
+   */
+  private readonly settingUp = new Map<string, LiveCallControlCommand[]>();
   private readonly running = new Set<Promise<void>>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private closing = false;
@@ -154,6 +162,7 @@ export class VoiceRuntime {
   /** Runs a call whose media a carrier has connected; resolves once it has ended and been written. */
   runCall(claimed: ClaimedCall, transport: CallTransport): Promise<void> {
     const run = this.carry(claimed, transport).catch((error: unknown) => {
+      this.listeners?.callNotStarted(claimed.call.id);
       this.options.logger.error(
         { error: describeError(error), callId: claimed.call.id },
         'call failed in the runtime',
@@ -228,7 +237,16 @@ export class VoiceRuntime {
    */
   controlCall(command: LiveCallControlCommand): boolean {
     const live = this.calls.get(command.callId);
-    if (!live) return false;
+    if (!live) {
+      const held = this.settingUp.get(command.callId);
+      if (!held || held.length >= MAX_HELD_COMMANDS) return false;
+      held.push(command);
+      this.options.logger.info(
+        { callId: command.callId, commandType: command.type },
+        'call control held until the call starts',
+      );
+      return true;
+    }
     controlLiveCall(live, command);
     this.options.logger.info({ callId: command.callId, commandType: command.type }, 'call control');
     return true;
@@ -252,6 +270,19 @@ export class VoiceRuntime {
 
   private async carry(claimed: ClaimedCall, transport: CallTransport): Promise<void> {
     const { call } = claimed;
+    this.settingUp.set(call.id, []);
+    try {
+      await this.carryClaimed(claimed, transport);
+    } finally {
+      // Commands held for a call that never started are dropped: its timeline says setup failed.
+      this.settingUp.delete(call.id);
+    }
+  }
+
+  private async carryClaimed(claimed: ClaimedCall, transport: CallTransport): Promise<void> {
+    const { call } = claimed;
+    // Supervisors asking to listen from now on wait for the session rather than hear it is over.
+    this.listeners?.callSettingUp(call.id);
     const log = this.options.logger.child({ callId: call.id, organizationId: call.organizationId });
     const journal = new CallJournal(
       this.options.deps.db,
@@ -269,6 +300,7 @@ export class VoiceRuntime {
       });
     }
     if (this.closing) {
+      this.listeners?.callNotStarted(call.id);
       await transport.hangUp('server_shutdown');
       await this.closeRecord(journal, call, {
         status: 'failed',
@@ -320,6 +352,10 @@ export class VoiceRuntime {
     log.info({ direction: call.direction, transport: call.transport }, 'call started');
     try {
       live.session.start();
+      // Commands that arrived while the call was being set up, in order.
+      const held = this.settingUp.get(call.id) ?? [];
+      this.settingUp.delete(call.id);
+      for (const command of held) this.controlCall(command);
       const outcome = await live.session.ended;
       await this.closeRecord(journal, call, await live.closingRecord(outcome, this.now()));
       log.info({ endReason: outcome.reason, durationMs: outcome.durationMs }, 'call ended');

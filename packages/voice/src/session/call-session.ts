@@ -96,6 +96,12 @@ export class CallSession {
   private seq = 0;
   /** Why the agent's next goodbye ends the call (set by the decision that asked for it). */
   private hangUpReason = 'agent_hangup';
+  /**
+   * The end reason of say() turns that hang up once heard, by turn id: used only if that turn is heard
+   * to its end, so a supervisor's hang-up the caller barged into does not become the reason of the
+   * agent's own later goodbye.
+   */
+  private readonly turnEndReasons = new Map<number, string>();
   private maxDurationTimer: TimerHandle | null = null;
   private ending: Promise<CallOutcome> | null = null;
   /** Supervisor listen: set only while someone listens, so an unheard call pays one null check. */
@@ -252,12 +258,13 @@ export class CallSession {
    */
   say(text: string, options: { interrupt?: boolean; hangUpAfter?: boolean; endReason?: string } = {}): void {
     if (options.interrupt ?? true) this.pipeline.interrupt('supervisor say');
-    if (options.hangUpAfter && options.endReason) this.hangUpReason = options.endReason;
+    const turnId = this.pipeline.turns.begin().id;
+    if (options.hangUpAfter && options.endReason) this.turnEndReasons.set(turnId, options.endReason);
     this.pipeline.inject({
       type: 'agent.say',
       text,
       source: 'supervisor',
-      turnId: this.pipeline.turns.begin().id,
+      turnId,
       ...(options.hangUpAfter ? { hangUpAfter: true } : {}),
     });
   }
@@ -404,7 +411,13 @@ export class CallSession {
 
   private onExit(frame: Frame, direction: Direction): void {
     if (direction !== 'upstream') return;
-    if (frame.type === 'agent.speech.ended' && frame.hangUpAfter) void this.end(this.hangUpReason, true);
+    if (frame.type === 'agent.speech.ended' || frame.type === 'agent.speech.interrupted') {
+      const turnReason = this.turnEndReasons.get(frame.turnId);
+      this.turnEndReasons.delete(frame.turnId);
+      if (frame.type === 'agent.speech.ended' && frame.hangUpAfter) {
+        void this.end(turnReason ?? this.hangUpReason, true);
+      }
+    }
   }
 
   private onMaxDuration(): void {
