@@ -4,11 +4,14 @@
 // leaves the call to the number's agent, within the hook's timeout.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { LiveEvent } from '@parley/contracts';
 import { asc, callEvents, eq } from '@parley/db';
 import { CallEventsQuery } from '@parley/contracts';
 import { createPhoneNumber, listCallEvents } from '@parley/services';
 import { placePlivoInboundCall, placeTwilioInboundCall } from '@parley/testkit';
+import { InProcessLiveEventLog } from '../src/live/in-process-live-event-log.js';
 import { registerTelephony } from '../src/telephony/register-telephony.js';
 import {
   endedCallTurns,
@@ -34,6 +37,9 @@ let answer: (res: ServerResponse) => void;
 let asked: HookRequest[] = [];
 
 let world: InboundCallWorld;
+const liveEvents = new InProcessLiveEventLog({ logger: pino({ level: 'silent' }) });
+/** The organization's live `call.status` events, as a dashboard following GET /events sees them. */
+const statuses: LiveEvent[] = [];
 let twilioCredential: string;
 let hookCredential: string;
 
@@ -49,7 +55,20 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
   hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/assistant`;
   // 127.0.0.1 over http is refused unless the operator allows it: the allow-list lets the local server in.
-  world = await startInboundCallWorld(registerTelephony, { allowedHosts: ['127.0.0.1'] });
+  world = await startInboundCallWorld(registerTelephony, {
+    allowedHosts: ['127.0.0.1'],
+    liveEvents: { runtime: liveEvents, api: liveEvents },
+  });
+  await liveEvents.subscribe(
+    world.org.organizationId,
+    {},
+    {
+      event: (event) => {
+        if (event.type === 'call.status') statuses.push(event);
+      },
+      reset: () => {},
+    },
+  );
   twilioCredential = await world.credential('twilio', { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
   hookCredential = await world.credential('custom', { secret: 'hook-secret-123' });
 });
@@ -132,6 +151,12 @@ describe('the inbound assistant request hook', () => {
     expect(turns[0]).toEqual(['agent', 'Welcome back Ada, you reached the VIP line.']);
     const row = await world.callRow(callId);
     expect(row).toMatchObject({ agentId: vipAgent, agentVersion: 1, variables: { 'customer.name': 'Ada' } });
+    // Live, too, the call rang for the hook's agent: a dashboard following that agent sees it.
+    await vi.waitFor(() =>
+      expect(statuses.find((e) => e.callId === callId && e.data['status'] === 'ringing')?.agentId).toBe(
+        vipAgent,
+      ),
+    );
     // What the customer's server was told, and how it knew the request was Parley's.
     expect(asked).toHaveLength(1);
     expect(asked[0]!.headers).toMatchObject({ 'x-tenant': 'acme', authorization: 'Bearer hook-secret-123' });

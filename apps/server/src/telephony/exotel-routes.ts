@@ -171,7 +171,7 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
         .send({ error: { code: 'not_in_service', message: 'No agent takes calls to this number' } });
     }
     const mediaBase = await mediaBaseForNewCall(deps, env.runtime);
-    const { callId, mediaToken } = await beginInboundCall(
+    const { callId, mediaToken, agentId } = await beginInboundCall(
       deps.db,
       {
         organizationId: route.organizationId,
@@ -188,7 +188,7 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
       mediaBase ? assistantRequestEnv(env) : undefined,
     );
     // A call no runtime takes is refused at once (below): it never rang for anyone watching.
-    const ringing = { id: callId, organizationId: route.organizationId, agentId: route.agent.id };
+    const ringing = { id: callId, organizationId: route.organizationId, agentId };
     if (mediaBase) reportCallRinging(env, ringing);
     if (!mediaBase) {
       // No runtime can carry it (all draining or gone): without a stream URL the applet fails and

@@ -172,7 +172,7 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
       return xml(reply, rejection());
     }
     const mediaBase = await mediaBaseForNewCall(deps, env.runtime);
-    const { callId, mediaToken } = await beginInboundCall(
+    const { callId, mediaToken, agentId } = await beginInboundCall(
       deps.db,
       {
         organizationId: route.organizationId,
@@ -189,7 +189,7 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
       mediaBase ? assistantRequestEnv(env) : undefined,
     );
     // A call no runtime takes is refused at once (below): it never rang for anyone watching.
-    const ringing = { id: callId, organizationId: route.organizationId, agentId: route.agent.id };
+    const ringing = { id: callId, organizationId: route.organizationId, agentId };
     if (mediaBase) reportCallRinging(env, ringing);
     if (!mediaBase) {
       await refuseCallReported(env, callId);

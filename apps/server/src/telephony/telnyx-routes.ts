@@ -155,7 +155,7 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
       return reply.code(200).send({ ok: true });
     }
     const mediaBase = await mediaBaseForNewCall(deps, env.runtime);
-    const { callId, mediaToken } = await beginInboundCall(
+    const { callId, mediaToken, agentId } = await beginInboundCall(
       deps.db,
       {
         organizationId: route.organizationId,
@@ -172,7 +172,7 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
       mediaBase ? assistantRequestEnv(env) : undefined,
     );
     // A call no runtime takes is refused at once (below): it never rang for anyone watching.
-    const ringing = { id: callId, organizationId: route.organizationId, agentId: route.agent.id };
+    const ringing = { id: callId, organizationId: route.organizationId, agentId };
     if (mediaBase) reportCallRinging(env, ringing);
     if (!mediaBase) {
       // No runtime can carry it (all draining or gone): hung up unanswered, as numbers no agent takes.

@@ -112,7 +112,7 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
       return twiml(reply, rejectionTwiml(NOT_IN_SERVICE));
     }
     const mediaBase = await mediaBaseForNewCall(deps, env.runtime);
-    const { callId, mediaToken } = await beginInboundCall(
+    const { callId, mediaToken, agentId } = await beginInboundCall(
       deps.db,
       {
         organizationId: route.organizationId,
@@ -129,7 +129,7 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
       mediaBase ? assistantRequestEnv(env) : undefined,
     );
     // A call no runtime takes is refused at once (below): it never rang for anyone watching.
-    const ringing = { id: callId, organizationId: route.organizationId, agentId: route.agent.id };
+    const ringing = { id: callId, organizationId: route.organizationId, agentId };
     if (mediaBase) reportCallRinging(env, ringing);
     if (!mediaBase) {
       await refuseCallReported(env, callId);

@@ -30,7 +30,7 @@ export async function beginInboundCall(
   now: Date,
   /** Given by the carrier routes: a number's assistant request hook is asked before the call is created. */
   assistantRequest?: AssistantRequestEnv,
-): Promise<{ callId: string; mediaToken: string }> {
+): Promise<{ callId: string; mediaToken: string; agentId: string | null }> {
   const plan = assistantRequest ? await planInboundCall(assistantRequest, db, start) : null;
   const mediaToken = randomToken();
   const expiresAt = new Date(now.getTime() + MEDIA_TOKEN_TTL_MS);
@@ -58,10 +58,11 @@ export async function beginInboundCall(
       targetWhere: sql`carrier_call_id is not null`,
       set: { mediaTokenHash: hashToken(mediaToken), mediaTokenExpiresAt: expiresAt, updatedAt: now },
     })
-    .returning({ id: calls.id });
+    .returning({ id: calls.id, agentId: calls.agentId });
   if (!row) throw new Error('insert returned no row');
   if (plan && assistantRequest) {
     await recordInboundPlan(assistantRequest, db, { ...start, id: row.id }, plan, now);
   }
-  return { callId: row.id, mediaToken };
+  // The agent that takes the call: the number's, or the one its assistant request hook named.
+  return { callId: row.id, mediaToken, agentId: row.agentId };
 }
