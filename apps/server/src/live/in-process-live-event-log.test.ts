@@ -71,6 +71,23 @@ describe('the in-process live event log', () => {
     expect(resumed.heard).toEqual(['c', 'd', 'e']);
   });
 
+  it('forgets an erased call: a listener resuming from before gets the other calls’ events only', async () => {
+    const log = new InProcessLiveEventLog({ logger });
+    const live = recorder();
+    await log.subscribe(ORG, {}, live.listener);
+    const otherCall = { ...said('kept'), callId: randomUUID() };
+    for (const text of ['first', 'my card is 4111']) log.append(ORG, said(text));
+    log.append(ORG, otherCall);
+    await live.count(3);
+
+    await log.forgetCall(ORG, CALL);
+    const resumed = recorder();
+    await log.subscribe(ORG, { after: live.events[0]!.id }, resumed.listener);
+    log.append(ORG, said('after the erasure'));
+    await resumed.count(2);
+    expect(resumed.heard).toEqual(['kept', 'after the erasure']);
+  });
+
   it('starts a listener without an id at the newest event, even one not fanned out yet', async () => {
     const log = new InProcessLiveEventLog({ logger });
     log.append(ORG, said('before'));

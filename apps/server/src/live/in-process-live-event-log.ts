@@ -98,6 +98,18 @@ export class InProcessLiveEventLog implements LiveEventLog {
     });
   }
 
+  forgetCall(organizationId: string, callId: string): Promise<void> {
+    const organization = this.organizations.get(organizationId);
+    if (organization) {
+      organization.ring = organization.ring
+        .slice(organization.head)
+        .filter((entry) => entry.event.callId !== callId);
+      organization.head = 0;
+    }
+    this.pending = this.pending.filter(({ event }) => event.callId !== callId);
+    return Promise.resolve();
+  }
+
   close(): Promise<void> {
     this.closed = true;
     for (const organization of this.organizations.values()) {

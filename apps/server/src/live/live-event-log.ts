@@ -37,6 +37,11 @@ export interface LiveEventLog {
     options: { after?: string | undefined },
     listener: LiveEventListener,
   ): Promise<LiveEventSubscription>;
+  /**
+   * Removes every kept event of `callId` (right to erasure): a client resuming from an older id no
+   * longer receives them. Events already delivered are the clients' own.
+   */
+  forgetCall(organizationId: string, callId: string): Promise<void>;
   /** Writes what is pending and stops every subscription. */
   close(): Promise<void>;
 }

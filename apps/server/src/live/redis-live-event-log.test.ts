@@ -113,6 +113,24 @@ describe('the Redis live event log', () => {
     expect(resumed.heard).toEqual(Array.from({ length: 36 }, (_, i) => `${i + 4}`));
   });
 
+  it('forgets an erased call on every process: a resume from before replays the other calls only', async () => {
+    const runtime = await processLog();
+    const api = await processLog();
+    const org = randomUUID();
+    const first = recorder();
+    await api.subscribe(org, {}, first.listener);
+    runtime.append(org, said('first'));
+    runtime.append(org, { ...said('kept'), callId: randomUUID() });
+    runtime.append(org, said('my card is 4111'));
+    await first.count(3);
+
+    await api.forgetCall(org, CALL);
+    const resumed = recorder();
+    await api.subscribe(org, { after: first.events[0]!.id }, resumed.listener);
+    await resumed.count(1);
+    expect(resumed.heard).toEqual(['kept']);
+  });
+
   it('says events were missed when the stream was trimmed past the id, then goes on live', async () => {
     const runtime = await processLog({ maxEvents: 50 });
     const api = await processLog({ maxEvents: 50 });

@@ -165,6 +165,32 @@ export class RedisLiveEventLog implements LiveEventLog {
     await this.loop;
   }
 
+  async forgetCall(organizationId: string, callId: string): Promise<void> {
+    // Appends still gathered here go first, so none of the call's lands after the scan.
+    await this.flush();
+    const key = this.keyOf(organizationId);
+    const ids: string[] = [];
+    let from = '-';
+    for (;;) {
+      const entries = await this.options.redis.xrange(key, from, '+', 'COUNT', READ_COUNT);
+      for (const [id, fields] of entries) {
+        if (eventOf(id, fields)?.callId === callId) ids.push(id);
+      }
+      if (entries.length < READ_COUNT) break;
+      from = `(${entries[entries.length - 1]![0]}`;
+    }
+    if (ids.length === 0) return;
+    // Counted, so that streamInfo tells the entries erased here from entries trimmed away.
+    await this.options.redis
+      .multi()
+      .incrby(erasedKeyOf(key), ids.length)
+      .pexpire(erasedKeyOf(key), this.retention.maxAgeMs)
+      .exec();
+    for (let i = 0; i < ids.length; i += READ_COUNT) {
+      await this.options.redis.xdel(key, ...ids.slice(i, i + READ_COUNT));
+    }
+  }
+
   private keyOf(organizationId: string): string {
     return `${this.prefix}:org:${organizationId}:events`;
   }
@@ -271,14 +297,17 @@ export class RedisLiveEventLog implements LiveEventLog {
       // No such key: the organization has had no event for the whole retention.
       return { first: null, last: null, trimmed: false };
     }
-    const field = (name: string) => reply[reply.indexOf(name) + 1];
+    const field = (name: string) => (reply.includes(name) ? reply[reply.indexOf(name) + 1] : undefined);
     const firstEntry = field('first-entry') as [string, string[]] | null;
     const length = Number(field('length'));
     const added = Number(field('entries-added'));
+    const erased = Number((await this.options.redis.get(erasedKeyOf(key))) ?? 0);
     return {
       first: firstEntry ? parseEventId(firstEntry[0]) : null,
       last: parseEventId(String(field('last-generated-id'))),
-      trimmed: Number.isFinite(added) && added > length,
+      // Redis before 7.0 does not count what was added: then anything before the first entry may have
+      // been trimmed (a resume from there gets a reset rather than a silent gap).
+      trimmed: Number.isFinite(added) ? added - erased > length : true,
     };
   }
 
@@ -340,6 +369,9 @@ export class RedisLiveEventLog implements LiveEventLog {
 }
 
 /** A stream entry as an event; null for anything that is not one (the rest of the stream goes on). */
+/** How many entries of the stream `key` were erased (forgetCall), as opposed to trimmed. */
+const erasedKeyOf = (key: string) => `${key}:erased`;
+
 function eventOf(id: string, fields: string[]): LiveEvent | null {
   const index = fields.indexOf('e');
   if (index < 0 || index % 2 !== 0) return null;

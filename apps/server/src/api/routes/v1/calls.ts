@@ -200,7 +200,10 @@ export const callRoutes: RouteModule = (app, { deps, liveEvents }) => {
       },
     },
     async (request, reply) => {
-      await eraseCall(await organizationContext(deps, request), request.params.id);
+      const ctx = await organizationContext(deps, request);
+      await eraseCall(ctx, request.params.id);
+      // What was said on the call is no longer replayed to live clients resuming from before now.
+      await liveEvents.forgetCall(ctx.organizationId, request.params.id);
       return reply.code(204).send(null);
     },
   );

@@ -156,6 +156,23 @@ describe('GET /api/v1/events', () => {
     for (const s of [filtered, everything, byHeader, byQuery]) s.close();
   });
 
+  it('no longer replays an erased call’s events to a client resuming from before the erasure', async () => {
+    const ended = await insertCall(acme.organizationId, { status: 'completed', runtimeId: 'runtime-a' });
+    const watching = stream('/api/v1/events');
+    await watching.opened();
+    log.append(acme.organizationId, event(acmeOtherCall, 'call.status', { status: 'ringing' }));
+    log.append(acme.organizationId, event(ended, 'transcript.final', { text: 'my card is 4111' }));
+    log.append(acme.organizationId, event(acmeOtherCall, 'transcript.final', { text: 'kept' }));
+    await watching.count(3);
+    watching.close();
+
+    expect((await acme.client.delete(`/api/v1/calls/${ended}`)).status).toBe(204);
+    const resumed = stream('/api/v1/events', { 'last-event-id': watching.received[0]!.id! });
+    await resumed.count(1);
+    expect(resumed.received.map((r) => r.data.data.text)).toEqual(['kept']);
+    resumed.close();
+  });
+
   it('says with a reset event when the id to resume after is no longer kept', async () => {
     const resumed = stream('/api/v1/events', { 'last-event-id': `${Date.now() - 3_600_000}-0` });
     await resumed.count(1);
