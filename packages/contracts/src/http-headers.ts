@@ -1,5 +1,6 @@
-// Plain headers a customer's URL is called with. The same rules as a webhook tool's headers; kept in a
-// file of its own because phone-numbers.ts cannot import tools.ts (which imports phone-numbers.ts).
+// Plain headers a customer's URL is called with: a webhook tool's, a catalog tool's, a number's
+// assistant request hook's. In a file of its own so that tools.ts and phone-numbers.ts (which tools.ts
+// imports) can both use it.
 import { z } from 'zod';
 
 /** Header names a customer may set; the ones that frame the request are Parley's. */

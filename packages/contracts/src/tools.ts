@@ -7,6 +7,7 @@
 // instance administrators publish and every organization may attach, with its own settings and secret.
 import { z } from 'zod';
 import { Id, Name, PageQuery, Timestamp } from './common.js';
+import { CustomerHeaders } from './http-headers.js';
 import { E164 } from './phone-numbers.js';
 import { malformedPlaceholders, templateVariables } from './templating.js';
 
@@ -46,23 +47,7 @@ const EMPTY_PARAMETERS: JsonSchemaObject = { type: 'object', properties: {} };
 
 const HttpUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048);
 
-/** Header names a tool may set itself; the ones that frame the request are Parley's. */
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
-const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade']);
-const HeaderMap = z
-  .record(
-    z
-      .string()
-      .regex(HEADER_NAME, 'must be an HTTP header name')
-      .refine((h) => !FORBIDDEN_HEADERS.has(h.toLowerCase()), 'is set by Parley and cannot be overridden'),
-    z
-      .string()
-      .max(2000, 'must be at most 2000 characters')
-      .regex(/^[^\r\n]*$/, 'must be one line'),
-  )
-  .refine((h) => Object.keys(h).length <= 20, 'must have at most 20 headers')
-  .describe('Plain headers, shown back in the API: put secrets in a credential instead.');
-export const ToolHeaders = HeaderMap.default({});
+export const ToolHeaders = CustomerHeaders.default({});
 
 /**
  * How a request is authenticated: a credential of provider `custom`, whose secret is sent in its
@@ -248,7 +233,7 @@ export type UpdateToolBody = z.infer<typeof UpdateToolBody>;
 export const CatalogToolSettingsBody = z.strictObject({
   credentialId: Id.nullable().optional().describe('`null` removes it.'),
   // Without the default: absent headers keep the stored ones rather than clearing them.
-  headers: HeaderMap.optional(),
+  headers: CustomerHeaders.optional(),
 });
 export type CatalogToolSettingsBody = z.infer<typeof CatalogToolSettingsBody>;
 
