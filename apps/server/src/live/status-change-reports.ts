@@ -104,3 +104,25 @@ export async function refuseCallReported(env: TelephonyEnv, callId: string): Pro
   const log = env.runtime.liveEvents;
   if (log) await publishSweptCalls(log, env.deps.db, [callId], env.logger);
 }
+
+/**
+ * An inbound call just recorded: it rings (reported live) when a runtime can take it, or is refused
+ * at once (ended as no_runtime_available and reported), in which case it never rang for anyone.
+ */
+export async function ringOrRefuseInbound(
+  env: TelephonyEnv,
+  call: LiveCallRef,
+  runtimeAvailable: boolean,
+  log: FastifyBaseLogger,
+): Promise<'ringing' | 'refused'> {
+  if (runtimeAvailable) {
+    reportCallRinging(env, call);
+    return 'ringing';
+  }
+  await refuseCallReported(env, call.id);
+  log.warn(
+    { callId: call.id, organizationId: call.organizationId },
+    'inbound call refused: no runtime takes calls',
+  );
+  return 'refused';
+}

@@ -48,11 +48,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { carrierSecret, mediaBaseForNewCall, nowOf, type TelephonyEnv } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
 import { assistantRequestEnv } from './assistant-request-env.js';
-import {
-  applyCarrierStatusReported,
-  reportCallRinging,
-  refuseCallReported,
-} from '../live/status-change-reports.js';
+import { applyCarrierStatusReported, ringOrRefuseInbound } from '../live/status-change-reports.js';
 
 const CARRIER = 'exotel';
 const PATHS = carrierWebhookPaths(CARRIER);
@@ -187,17 +183,10 @@ export function exotelRoutes(app: FastifyInstance, env: TelephonyEnv): void {
       // A call no runtime can take is refused at once: its assistant request hook is not asked.
       mediaBase ? assistantRequestEnv(env) : undefined,
     );
-    // A call no runtime takes is refused at once (below): it never rang for anyone watching.
-    const ringing = { id: callId, organizationId: route.organizationId, agentId };
-    if (mediaBase) reportCallRinging(env, ringing);
-    if (!mediaBase) {
+    const call = { id: callId, organizationId: route.organizationId, agentId };
+    if ((await ringOrRefuseInbound(env, call, mediaBase !== null, log)) === 'refused') {
       // No runtime can carry it (all draining or gone): without a stream URL the applet fails and
       // Exotel goes on in the flow.
-      await refuseCallReported(env, callId);
-      log.warn(
-        { callId, organizationId: route.organizationId },
-        'inbound call refused: no runtime takes calls',
-      );
       return reply
         .code(503)
         .send({ error: { code: 'no_runtime_available', message: 'No runtime takes new calls right now' } });

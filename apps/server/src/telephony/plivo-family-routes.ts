@@ -44,8 +44,8 @@ import { assistantRequestEnv } from './assistant-request-env.js';
 import { transferDocumentPath, transferDocumentUrl } from './transfer-document-url.js';
 import {
   applyCarrierStatusReported,
-  reportCallRinging,
   refuseCallReported,
+  ringOrRefuseInbound,
 } from '../live/status-change-reports.js';
 
 /** What the routes need to know about one carrier of the Plivo family. */
@@ -188,15 +188,8 @@ export function plivoFamilyRoutes(app: FastifyInstance, env: TelephonyEnv, famil
       // A call no runtime can take is refused at once: its assistant request hook is not asked.
       mediaBase ? assistantRequestEnv(env) : undefined,
     );
-    // A call no runtime takes is refused at once (below): it never rang for anyone watching.
-    const ringing = { id: callId, organizationId: route.organizationId, agentId };
-    if (mediaBase) reportCallRinging(env, ringing);
-    if (!mediaBase) {
-      await refuseCallReported(env, callId);
-      log.warn(
-        { callId, organizationId: route.organizationId },
-        'inbound call refused: no runtime takes calls',
-      );
+    const call = { id: callId, organizationId: route.organizationId, agentId };
+    if ((await ringOrRefuseInbound(env, call, mediaBase !== null, log)) === 'refused') {
       return xml(reply, BUSY_DOCUMENT);
     }
     log.info({ callId, organizationId: route.organizationId }, 'inbound call answered with a media stream');

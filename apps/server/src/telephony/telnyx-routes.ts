@@ -45,11 +45,7 @@ import { actOnMachineVerdict } from './machine-verdict.js';
 import { carrierSecret, mediaBaseForNewCall, nowOf, type TelephonyEnv } from './telephony-env.js';
 import { claimAndCarry } from './claim-and-carry.js';
 import { assistantRequestEnv } from './assistant-request-env.js';
-import {
-  applyCarrierStatusReported,
-  reportCallRinging,
-  refuseCallReported,
-} from '../live/status-change-reports.js';
+import { applyCarrierStatusReported, ringOrRefuseInbound } from '../live/status-change-reports.js';
 
 const CARRIER = 'telnyx';
 const PATHS = carrierWebhookPaths(CARRIER);
@@ -171,16 +167,9 @@ function mountTelnyxRoutes(app: FastifyInstance, env: TelephonyEnv, options: Tel
       // A call no runtime can take is refused at once: its assistant request hook is not asked.
       mediaBase ? assistantRequestEnv(env) : undefined,
     );
-    // A call no runtime takes is refused at once (below): it never rang for anyone watching.
-    const ringing = { id: callId, organizationId: route.organizationId, agentId };
-    if (mediaBase) reportCallRinging(env, ringing);
-    if (!mediaBase) {
+    const call = { id: callId, organizationId: route.organizationId, agentId };
+    if ((await ringOrRefuseInbound(env, call, mediaBase !== null, log)) === 'refused') {
       // No runtime can carry it (all draining or gone): hung up unanswered, as numbers no agent takes.
-      await refuseCallReported(env, callId);
-      log.warn(
-        { callId, organizationId: route.organizationId },
-        'inbound call refused: no runtime takes calls',
-      );
       await control(secret)
         .hangUp(callControlId)
         .catch((error: unknown) => {

@@ -38,8 +38,8 @@ import { claimAndCarry } from './claim-and-carry.js';
 import { assistantRequestEnv } from './assistant-request-env.js';
 import {
   applyCarrierStatusReported,
-  reportCallRinging,
   refuseCallReported,
+  ringOrRefuseInbound,
 } from '../live/status-change-reports.js';
 
 /** Ends a call that has nothing left to connect to (canceled or over before it was answered). */
@@ -128,15 +128,8 @@ export function twilioRoutes(app: FastifyInstance, env: TelephonyEnv): void {
       // A call no runtime can take is refused at once: its assistant request hook is not asked.
       mediaBase ? assistantRequestEnv(env) : undefined,
     );
-    // A call no runtime takes is refused at once (below): it never rang for anyone watching.
-    const ringing = { id: callId, organizationId: route.organizationId, agentId };
-    if (mediaBase) reportCallRinging(env, ringing);
-    if (!mediaBase) {
-      await refuseCallReported(env, callId);
-      log.warn(
-        { callId, organizationId: route.organizationId },
-        'inbound call refused: no runtime takes calls',
-      );
+    const call = { id: callId, organizationId: route.organizationId, agentId };
+    if ((await ringOrRefuseInbound(env, call, mediaBase !== null, log)) === 'refused') {
       return twiml(reply, BUSY_TWIML);
     }
     log.info({ callId, organizationId: route.organizationId }, 'inbound call answered with a media stream');
