@@ -33,8 +33,8 @@ export default defineConfig({
           include: dbFiles,
           env: { PARLEY_TEST_DB: 'pglite' },
           testTimeout: 30_000,
-          // Set-up (a database, an app, sign-ups) can pass vitest's 10 s default on a loaded 2-core machine.
-          hookTimeout: 30_000,
+          // Set-up (a database, an app, sign-ups) took over 30 s on a loaded 2-core machine (a full CI run).
+          hookTimeout: 60_000,
         },
       },
       {
@@ -45,7 +45,7 @@ export default defineConfig({
           include: dbFiles,
           env: { PARLEY_TEST_DB: 'postgres' },
           testTimeout: 30_000,
-          hookTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
       {
