@@ -8,7 +8,7 @@ import { isHostAllowed } from '../outbound/host-allow-list.js';
 import { OutboundRequestError, type OutboundErrorCode } from '../outbound/outbound-error.js';
 import type { HostLookup } from '../outbound/resolve-target.js';
 import { answerVariables, type PreCallVariables } from '../pre-call-context/fetch-pre-call-context.js';
-import { credentialHeader } from '../tool-execution/webhook-request.js';
+import { hookHeaders } from '../outbound/hook-headers.js';
 
 /** What the customer's server is told. Numbers are personal data: sent, never logged. */
 export interface AssistantRequestBody {
@@ -88,26 +88,9 @@ export async function fetchAssistantRequest(
     return fail('insecure_url', `http is only for hosts the operator allows; use https for ${url.host}`);
   }
 
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(config.headers)) headers[name.toLowerCase()] = value;
-  if (config.credentialId) {
-    let values: Record<string, string>;
-    try {
-      values = await input.credentials(config.credentialId);
-    } catch {
-      return fail('credential_unavailable', 'its credential could not be read');
-    }
-    const secret = values['secret'];
-    if (!secret)
-      return fail('credential_unavailable', 'its credential has no secret (use a custom credential)');
-    const header = credentialHeader({
-      secret,
-      ...(values['headerName'] ? { headerName: values['headerName'] } : {}),
-    });
-    headers[header.headerName.toLowerCase()] = header.value;
-  }
-  headers['content-type'] = 'application/json';
-  headers['user-agent'] = 'Parley';
+  const built = await hookHeaders(config, input.credentials);
+  if (!built.ok) return fail('credential_unavailable', built.reason);
+  const { headers } = built;
 
   let response: GuardedResponse;
   try {

@@ -6,7 +6,7 @@ import { VARIABLE_NAME, type PreCallContextConfig } from '@parley/contracts';
 import { guardedFetch, type GuardedResponse } from '../outbound/guarded-request.js';
 import { OutboundRequestError, type OutboundErrorCode } from '../outbound/outbound-error.js';
 import type { OutboundOptions } from '../tool-execution/send-webhook.js';
-import { credentialHeader } from '../tool-execution/webhook-request.js';
+import { hookHeaders } from '../outbound/hook-headers.js';
 
 export type PreCallVariables = Record<string, string | number | boolean>;
 
@@ -59,26 +59,9 @@ export async function fetchPreCallContext(input: FetchPreCallContextInput): Prom
   });
   const { config, call } = input;
 
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(config.headers)) headers[name.toLowerCase()] = value;
-  if (config.credentialId) {
-    let values: Record<string, string>;
-    try {
-      values = await input.credentials(config.credentialId);
-    } catch {
-      return fail('credential_unavailable', 'its credential could not be read');
-    }
-    const secret = values['secret'];
-    if (!secret)
-      return fail('credential_unavailable', 'its credential has no secret (use a custom credential)');
-    const header = credentialHeader({
-      secret,
-      ...(values['headerName'] ? { headerName: values['headerName'] } : {}),
-    });
-    headers[header.headerName.toLowerCase()] = header.value;
-  }
-  headers['content-type'] = 'application/json';
-  headers['user-agent'] = 'Parley';
+  const built = await hookHeaders(config, input.credentials);
+  if (!built.ok) return fail('credential_unavailable', built.reason);
+  const { headers } = built;
 
   let response: GuardedResponse;
   try {
